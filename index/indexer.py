@@ -1,0 +1,311 @@
+"""Incremental indexing: walk → parse → embed what is new → write, keyed on content hashes.
+
+Consistency: SQLite (``state``) is the truth about what is indexed and is updated per group
+of files in one transaction *after* their vectors are in Chroma. A run killed at any point
+leaves either the old or the new record of each file; orphaned vectors are swept on the
+next run (the ``dirty`` flag says one was interrupted). Vectors are cached by (model, chunk
+hash), so nothing already embedded is embedded again — also across branch switches.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from index.chunk import analyze_file
+from index.embed import Embedder, SentenceTransformerEmbedder
+from index.model import Chunk, FileAnalysis
+from index.state import State
+from index.store import VectorStore
+from index.walk import Skip, SourceFile, git_root, walk
+from reviewer.config import Config
+from reviewer.errors import IndexBusy, IndexUnreadable
+
+INDEX_DIR = ".localreview"
+EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
+WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "wait" | "scan" | "parse" | "embed" | "write"
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass
+class IndexStats:
+    files: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    skipped_files: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, int | float]:
+        return {
+            "files": self.files,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "removed": self.removed,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def index_dir(root: Path) -> Path:
+    return root / INDEX_DIR
+
+
+def ensure_index_dir(root: Path) -> Path:
+    d = index_dir(root)
+    d.mkdir(exist_ok=True)
+    ignore = d / ".gitignore"
+    if not ignore.exists():
+        # Git then ignores the folder on its own, with no edit to the user's .gitignore.
+        ignore.write_text("*\n", encoding="utf-8")
+    return d
+
+
+def collection_name(root: Path, store_url: str | None) -> str:
+    """Local stores hold one repository; a shared server holds many, keyed by the repository's
+    root commit so every clone of it agrees on the name."""
+    if not store_url:
+        return "localreview"
+    proc = subprocess.run(
+        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+    )
+    roots = sorted(proc.stdout.split())
+    key = roots[0][:16] if roots else "empty"
+    return f"localreview-{key}"
+
+
+_EMBEDDERS: dict[tuple[str | None, str, int], Embedder] = {}
+
+
+def make_embedder(config: Config) -> Embedder:
+    """One embedder per model and runtime per process: loading a model costs seconds."""
+    key = (config.embedding_model, config.embed_backend, config.embed_batch_size)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(
+            config.embedding_model, backend=config.embed_backend, batch_size=config.embed_batch_size
+        )
+    return _EMBEDDERS[key]
+
+
+def open_store(root: Path, config: Config, model_id: str) -> VectorStore:
+    return VectorStore(
+        path=None if config.store_url else index_dir(root) / "chroma",
+        url=config.store_url,
+        collection=collection_name(root, config.store_url),
+        model_id=model_id,
+    )
+
+
+class Indexer:
+    """One run of ``localreview index`` over one repository."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        embedder: Embedder | None = None,
+        on_event: Callable[[Progress], None] | None = None,
+        lock_timeout: float = 300.0,
+    ) -> None:
+        self.root = git_root(root)
+        self.config = config
+        self.embedder = embedder if embedder is not None else make_embedder(config)
+        self.emit = on_event or (lambda _e: None)
+        self.lock_timeout = lock_timeout
+
+    def run(self, *, full: bool = False, only: Iterable[str] | None = None) -> IndexStats:
+        started = time.perf_counter()
+        d = ensure_index_dir(self.root)
+        lock = FileLock(str(d / "index.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            self.emit(Progress("wait", 0, 0, "another localreview index run holds the lock; waiting"))
+            try:
+                lock.acquire(timeout=self.lock_timeout)
+            except Timeout:
+                raise IndexBusy(
+                    f"another localreview run has been indexing {self.root} for over {self.lock_timeout:.0f} s",
+                    hint=f"wait for it to finish, or remove {d / 'index.lock'} if no localreview is running",
+                ) from None
+        try:
+            stats = self._run_locked(d, full=full, only=only)
+        finally:
+            lock.release()
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    # ------------------------------------------------------------------------------------
+    def _open_state(self, d: Path, full: bool, stats: IndexStats) -> State:
+        if full:
+            for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+                (d / name).unlink(missing_ok=True)
+            if not self.config.store_url:
+                shutil.rmtree(d / "chroma", ignore_errors=True)
+        try:
+            return State(d / "state.sqlite")
+        except IndexUnreadable as exc:
+            if "schema version" not in exc.message:
+                raise
+            stats.notes.append("the index was written by another version of localreview: rebuilding it")
+            for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+                (d / name).unlink(missing_ok=True)
+            return State(d / "state.sqlite")
+
+    def _run_locked(self, d: Path, *, full: bool, only: Iterable[str] | None) -> IndexStats:
+        stats = IndexStats()
+        state = self._open_state(d, full, stats)
+        try:
+            store = open_store(self.root, self.config, self.embedder.model_id)
+            if full and self.config.store_url:
+                store.delete(sorted(store.all_ids()))
+            if store.rebuilt_reason or state.get_meta("model_id") not in (None, self.embedder.model_id):
+                stats.notes.append(f"{store.rebuilt_reason or 'the embedding model changed'}: rebuilding the index")
+                state.remove_files(list(state.file_digests()))
+            state.set_meta("model_id", self.embedder.model_id)
+            if state.get_meta("dirty") == "1":
+                self._reconcile(state, store)
+            state.set_meta("dirty", "1")
+            self._update(state, store, stats, only)
+            state.set_meta("dirty", None)
+        finally:
+            state.close()
+        return stats
+
+    def _reconcile(self, state: State, store: VectorStore) -> None:
+        """Finish what an interrupted run left: drop orphan vectors, redo files missing vectors."""
+        in_store = store.all_ids()
+        in_state = state.chunk_ids()
+        orphans = sorted(in_store - in_state)
+        if orphans:
+            store.delete(orphans)
+        missing = in_state - in_store
+        if missing:
+            rows = state.chunks_by_ids(sorted(missing))
+            state.forget_digests({r.path for r in rows.values()})
+
+    def _update(self, state: State, store: VectorStore, stats: IndexStats, only: Iterable[str] | None) -> None:
+        cfg = self.config
+        self.emit(Progress("scan", 0, 0, "listing files"))
+        result = walk(
+            self.root,
+            excludes=cfg.exclude,
+            max_bytes=cfg.max_file_bytes,
+            max_line_length=cfg.max_line_length,
+            only=only,
+        )
+        stats.skipped = len(result.skipped)
+        stats.skipped_files = list(result.skipped)
+        indexed = state.file_digests()
+        present = {f.path for f in result.files}
+        changed = [f for f in result.files if indexed.get(f.path) != f.digest]
+        if only is None:
+            gone = sorted(set(indexed) - present)
+        else:
+            wanted = set(only)
+            gone = sorted(p for p in set(indexed) - present if p in wanted)
+        analyses = self._parse(changed)
+        vectors = self._vectors(state, analyses, stats)
+        stats.removed += self._write(state, store, changed, analyses, vectors)
+        if gone:
+            old = sorted(state.chunk_ids(gone))
+            state.remove_files(gone)
+            store.delete(old)
+            stats.removed += len(old)
+        stats.files = len(state.file_digests())
+        stats.chunks = state.chunk_count()
+        stats.reused = stats.chunks - stats.embedded
+
+    def _parse(self, files: Sequence[SourceFile]) -> list[FileAnalysis]:
+        limit = min(self.config.chunk_tokens, self.embedder.max_tokens)
+        out: list[FileAnalysis] = []
+        for i, f in enumerate(files):
+            out.append(analyze_file(f.path, f.text, self.embedder.count_tokens, limit))
+            if i % 50 == 0 or i == len(files) - 1:
+                self.emit(Progress("parse", i + 1, len(files)))
+        return out
+
+    def _vectors(self, state: State, analyses: Sequence[FileAnalysis], stats: IndexStats) -> dict[str, np.ndarray]:
+        """Vectors for every chunk hash, from the cache or freshly embedded (and cached at once,
+        so an interrupted run keeps what it paid for)."""
+        model_id = self.embedder.model_id
+        by_hash: dict[str, Chunk] = {}
+        all_chunks = [c for a in analyses for c in a.chunks]
+        for c in all_chunks:
+            by_hash.setdefault(c.content_hash, c)
+        vectors = state.cached_vectors(model_id, list(by_hash))
+        todo = [h for h in by_hash if h not in vectors]
+        todo_set = set(todo)
+        stats.embedded = sum(1 for c in all_chunks if c.content_hash in todo_set)
+        total = len(todo)
+        started = time.perf_counter()
+        for i in range(0, total, EMBED_GROUP):
+            part = todo[i : i + EMBED_GROUP]
+            got = self.embedder.embed([by_hash[h].embed_text for h in part])
+            state.cache_vectors(model_id, list(zip(part, got, strict=True)))
+            vectors.update(zip(part, got, strict=True))
+            done = i + len(part)
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            self.emit(Progress("embed", done, total, f"{rate:.1f} chunks/s"))
+        return vectors
+
+    def _write(
+        self,
+        state: State,
+        store: VectorStore,
+        files: Sequence[SourceFile],
+        analyses: Sequence[FileAnalysis],
+        vectors: dict[str, np.ndarray],
+    ) -> int:
+        removed = 0
+        for i in range(0, len(files), WRITE_GROUP):
+            group_files = files[i : i + WRITE_GROUP]
+            group = analyses[i : i + WRITE_GROUP]
+            old_ids = state.chunk_ids([a.path for a in group])
+            new_chunks = [c for a in group for c in a.chunks if c.chunk_id not in old_ids]
+            if new_chunks:
+                store.upsert(
+                    [c.chunk_id for c in new_chunks],
+                    np.stack([vectors[c.content_hash] for c in new_chunks]),
+                    [_metadata(c) for c in new_chunks],
+                    [c.text for c in new_chunks],
+                )
+            state.replace_files([(a, f.digest) for a, f in zip(group, group_files, strict=True)])
+            keep = {c.chunk_id for a in group for c in a.chunks}
+            stale = sorted(old_ids - keep)
+            if stale:
+                store.delete(stale)
+                removed += len(stale)
+            self.emit(Progress("write", min(i + WRITE_GROUP, len(files)), len(files)))
+        return removed
+
+
+def _metadata(c: Chunk) -> dict[str, str | int]:
+    return {
+        "path": c.path,
+        "language": c.language,
+        "start_line": c.start_line,
+        "end_line": c.end_line,
+        "symbol": c.symbol,
+        "kind": c.kind,
+        "hash": c.content_hash,
+    }

@@ -1,0 +1,153 @@
+"""The Chroma vector store: local ``PersistentClient`` in ``<repo>/.localreview/chroma`` or a
+Chroma server given by URL (a team's shared index). Vectors only; the symbol table and
+the truth about what is indexed live in ``index/state.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from reviewer.errors import ConfigError, IndexUnreadable
+
+STORE_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    distance: float
+    metadata: Mapping[str, Any]
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    # Telemetry would be a network call about the user's code base: never.
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _quiet_chroma() -> None:
+    # Chroma logs telemetry and HNSW warnings on its own loggers; the CLI owns the terminal.
+    for name in ("chromadb", "chromadb.telemetry", "chromadb.segment"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class VectorStore:
+    def __init__(self, *, path: Path | None = None, url: str | None = None, collection: str, model_id: str) -> None:
+        _quiet_chroma()
+        try:
+            import chromadb
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise IndexUnreadable(f"cannot import chromadb: {exc}", hint="reinstall localreview") from exc
+        self.model_id = model_id
+        self.collection_name = collection
+        self.rebuilt_reason: str | None = None
+        try:
+            if url:
+                parsed = urlparse(url if "://" in url else f"http://{url}")
+                if not parsed.hostname:
+                    raise ConfigError(f"store_url {url!r} has no host", hint="use http://HOST:PORT")
+                self.client: Any = chromadb.HttpClient(
+                    host=parsed.hostname,
+                    port=parsed.port or 8000,
+                    ssl=parsed.scheme == "https",
+                    settings=_settings(),
+                )
+            else:
+                assert path is not None
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=_settings())
+            self.collection = self._open_collection()
+        except (ConfigError, IndexUnreadable):
+            raise
+        except Exception as exc:  # chromadb raises many unrelated types; translate at the boundary
+            where = url or str(path)
+            raise IndexUnreadable(
+                f"cannot open the Chroma store at {where}: {exc}",
+                hint="start the Chroma server (`chroma run --path DIR --port P`) or rebuild with"
+                " `localreview index --full`",
+            ) from exc
+
+    def _open_collection(self) -> Any:
+        meta = {"schema_version": STORE_SCHEMA_VERSION, "model_id": self.model_id}
+        try:
+            col = self.client.get_collection(self.collection_name, embedding_function=None)
+        except Exception:  # a missing collection raises NotFoundError or ValueError by version
+            col = None
+        if col is not None:
+            have = dict(col.metadata or {})
+            if have.get("model_id") != self.model_id or have.get("schema_version") != STORE_SCHEMA_VERSION:
+                self.rebuilt_reason = (
+                    f"the embedding model changed ({have.get('model_id')} -> {self.model_id})"
+                    if have.get("model_id") != self.model_id
+                    else f"the store schema changed ({have.get('schema_version')} -> {STORE_SCHEMA_VERSION})"
+                )
+                self.client.delete_collection(self.collection_name)
+                col = None
+        if col is None:
+            col = self.client.create_collection(
+                self.collection_name,
+                metadata=meta,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        return col
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[Mapping[str, str | int]],
+        documents: Sequence[str],
+    ) -> None:
+        if not ids:
+            return
+        step = 1000  # Chroma caps the batch size; stay well under it
+        for i in range(0, len(ids), step):
+            self.collection.upsert(
+                ids=list(ids[i : i + step]),
+                embeddings=vectors[i : i + step].tolist(),
+                metadatas=[dict(m) for m in metadatas[i : i + step]],
+                documents=list(documents[i : i + step]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), 1000):
+            self.collection.delete(ids=list(ids[i : i + 1000]))
+
+    def all_ids(self) -> set[str]:
+        out: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=[], limit=5000, offset=offset)
+            ids = got["ids"]
+            out.update(ids)
+            if len(ids) < 5000:
+                return out
+            offset += len(ids)
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def query(self, vector: np.ndarray, n: int, exclude_paths: Sequence[str] = ()) -> list[Hit]:
+        if self.count() == 0:
+            return []
+        where: dict[str, Any] | None = None
+        if len(exclude_paths) == 1:
+            where = {"path": {"$ne": exclude_paths[0]}}
+        elif exclude_paths:
+            where = {"path": {"$nin": list(exclude_paths)}}
+        res = self.collection.query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
+        )
+        ids = res["ids"][0]
+        dists = (res.get("distances") or [[0.0] * len(ids)])[0]
+        metas = (res.get("metadatas") or [[{}] * len(ids)])[0]
+        return [Hit(i, float(d), m or {}) for i, d, m in zip(ids, dists, metas, strict=False)]
