@@ -164,7 +164,10 @@ class State:
                 )
                 db.executemany(
                     "INSERT INTO defs VALUES(?, ?, ?, ?, ?, ?)",
-                    [(d.name, d.qualified_name, d.kind, d.path, d.start_line, d.end_line) for d in analysis.definitions],
+                    [
+                        (d.name, d.qualified_name, d.kind, d.path, d.start_line, d.end_line)
+                        for d in analysis.definitions
+                    ],
                 )
                 db.executemany(
                     "INSERT INTO refs VALUES(?, ?, ?, ?)",
@@ -209,6 +212,10 @@ class State:
     def references_to(self, name: str, limit: int = 200) -> list[RefRow]:
         rows = self.db.execute("SELECT name, kind, path, line FROM refs WHERE name=? LIMIT ?", (name, limit))
         return [RefRow(*r) for r in rows]
+
+    def reference_sites(self, name: str, limit: int) -> list[tuple[str, int]]:
+        rows = self.db.execute("SELECT path, line FROM refs WHERE name=? LIMIT ?", (name, limit))
+        return [(str(p), int(n)) for p, n in rows]
 
     def reference_count(self, name: str) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM refs WHERE name=?", (name,)).fetchone()[0])

@@ -64,6 +64,46 @@ def index_cmd(path: Path | None, full: bool, store_url: str | None, fmt: str, qu
     _finish(run)
 
 
+# click drops the "--" that separates revisions from paths; main() swaps it for this marker
+# so `localreview diff HEAD -- src/` means what it means to git.
+_PATHS_MARKER = "--localreview-paths-follow"
+
+_review_options = [
+    click.option("--backend", type=click.Choice(["ollama", "openai", "embedded"]), help="Model backend."),
+    click.option("--model", help="Model name (Ollama / OpenAI-compatible) or a .gguf path (embedded)."),
+    click.option("--host", help="Model server URL, e.g. http://127.0.0.1:11434 or http://127.0.0.1:8080/v1."),
+    click.option("--num-ctx", type=click.IntRange(min=512), help="Context window in tokens (default 8192)."),
+    click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "markdown", "codequality"]),
+                 help="Report format (default text)."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."),
+    click.option("--fail-on", type=click.Choice(["none", "low", "medium", "high", "critical"]),
+                 help="Exit 1 when a finding is at or above this severity (default high)."),
+    click.option("--dry-run", is_flag=True, help="Build and print the review plan; call no model."),
+    click.option("--show-prompt", is_flag=True, help="Print the rendered prompts; call no model."),
+]
+
+
+def review_options(f: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_review_options):
+        f = option(f)
+    return f
+
+
+@cli.command("diff", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
+@review_options
+@click.argument("git_args", nargs=-1, type=click.UNPROCESSED)
+def diff_cmd(git_args: tuple[str, ...], **options: Any) -> None:
+    """Review what `git diff GIT_ARGS` shows: REV, A..B, A...B, --staged, -- PATHS."""
+    argv = ["--" if a == _PATHS_MARKER else a for a in git_args]
+    _finish(lambda: run_diff(argv, options))
+
+
+def run_diff(argv: Sequence[str], options: dict[str, Any]) -> int:
+    from reviewer.commands import diff_command
+
+    return diff_command(Path.cwd(), argv, options, echo=click.echo, log=_err)
+
+
 def _finish(run: Callable[[], int]) -> None:
     """Run a command body and exit with its code, translating our errors to one clean line."""
     try:
@@ -78,7 +118,10 @@ def _finish(run: Callable[[], int]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> Any:
-    return cli.main(args=list(argv) if argv is not None else None, prog_name="localreview")
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--" in args:
+        args[args.index("--")] = _PATHS_MARKER
+    return cli.main(args=args, prog_name="localreview")
 
 
 if __name__ == "__main__":  # pragma: no cover
