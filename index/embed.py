@@ -165,8 +165,26 @@ def _read_max_seq_length(model_dir: Path) -> int:
     return 256
 
 
+def _quiet_libraries() -> None:
+    """transformers, optimum and torch's exporter chat on stderr and through warnings; the CLI
+    owns the terminal, and none of it is actionable for a user."""
+    import logging
+    import warnings
+
+    for name in ("sentence_transformers", "transformers", "optimum", "torch.onnx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(torch|transformers|optimum|onnx|sentence_transformers)\b.*")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is a dependency of sentence-transformers
+        pass
+
+
 def _load_sentence_transformer(model_dir: Path, backend: str) -> Any:
     force_offline()
+    _quiet_libraries()
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a broken install

@@ -159,8 +159,6 @@ class Indexer:
         if full:
             for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
                 (d / name).unlink(missing_ok=True)
-            if not self.config.store_url:
-                shutil.rmtree(d / "chroma", ignore_errors=True)
         try:
             return State(d / "state.sqlite")
         except IndexUnreadable as exc:
@@ -175,9 +173,9 @@ class Indexer:
         stats = IndexStats()
         state = self._open_state(d, full, stats)
         try:
-            store = open_store(self.root, self.config, self.embedder.model_id)
-            if full and self.config.store_url:
-                store.delete(sorted(store.all_ids()))
+            store = self._open_store(d, full)
+            if full:
+                store.clear()
             if store.rebuilt_reason or state.get_meta("model_id") not in (None, self.embedder.model_id):
                 stats.notes.append(f"{store.rebuilt_reason or 'the embedding model changed'}: rebuilding the index")
                 state.remove_files(list(state.file_digests()))
@@ -190,6 +188,19 @@ class Indexer:
         finally:
             state.close()
         return stats
+
+    def _open_store(self, d: Path, full: bool) -> VectorStore:
+        try:
+            return open_store(self.root, self.config, self.embedder.model_id)
+        except IndexUnreadable:
+            if not full or self.config.store_url:
+                raise
+            # A local store too damaged to open: --full starts it over.
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+            shutil.rmtree(d / "chroma", ignore_errors=True)
+            return open_store(self.root, self.config, self.embedder.model_id)
 
     def _reconcile(self, state: State, store: VectorStore) -> None:
         """Finish what an interrupted run left: drop orphan vectors, redo files missing vectors."""

@@ -100,6 +100,12 @@ class VectorStore:
             )
         return col
 
+    def clear(self) -> None:
+        """Drop every vector (``index --full``), keeping the client: Chroma caches clients per
+        path, so deleting the folder under a live client would leave it read-only."""
+        self.client.delete_collection(self.collection_name)
+        self.collection = self._open_collection()
+
     def upsert(
         self,
         ids: Sequence[str],

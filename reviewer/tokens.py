@@ -45,18 +45,21 @@ class EstimateCounter:
         return self.count(system) + self.count(user) + CHAT_OVERHEAD_ESTIMATE
 
 
-_VOCABS: dict[str, Any] = {}
+_VOCABS: dict[str, tuple[Any, Any]] = {}
 _VOCAB_LOCK = threading.Lock()
 
 
-def _vocab(path: Path) -> Any:
-    """A GGUF's tokenizer without its weights: ``vocab_only`` loads in milliseconds."""
+def _vocab(path: Path) -> tuple[Any, Any]:
+    """A GGUF's tokenizer and chat template without its weights: ``vocab_only`` loads in
+    milliseconds, so a dry run can count exactly without loading the model."""
+    from reviewer.backends.embedded import chat_formatter, import_llama_cpp
+
     key = str(path)
     with _VOCAB_LOCK:
         if key not in _VOCABS:
-            from llama_cpp import Llama
-
-            _VOCABS[key] = Llama(model_path=key, vocab_only=True, verbose=False)
+            llama_cpp = import_llama_cpp()
+            llm = llama_cpp.Llama(model_path=key, vocab_only=True, verbose=False)
+            _VOCABS[key] = (llm, chat_formatter(llama_cpp, llm))
         return _VOCABS[key]
 
 
@@ -66,15 +69,13 @@ class GGUFCounter:
     exact = True
 
     def __init__(self, gguf: Path) -> None:
-        self.llm = _vocab(gguf)
+        self.llm, self.formatter = _vocab(gguf)
         self.name = f"exact ({gguf.name} tokenizer)"
-        from reviewer.backends.embedded import render_chat
-
-        self._render_chat = render_chat
 
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=False))
 
     def count_chat(self, system: str, user: str) -> int:
-        prompt = self._render_chat(self.llm, system, user)
-        return len(self.llm.tokenize(prompt.encode("utf-8", "surrogatepass"), add_bos=False, special=True))
+        from reviewer.backends.embedded import count_chat_tokens
+
+        return count_chat_tokens(self.llm, self.formatter, system, user)
