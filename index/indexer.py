@@ -196,7 +196,7 @@ class Indexer:
             if not full or self.config.store_url:
                 raise
             # A local store too damaged to open: --full starts it over.
-            from chromadb.api.client import SharedSystemClient
+            from chromadb.api.shared_system_client import SharedSystemClient
 
             SharedSystemClient.clear_system_cache()
             shutil.rmtree(d / "chroma", ignore_errors=True)

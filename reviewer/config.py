@@ -53,7 +53,7 @@ class Config:
     model: str | None = None
     host: str | None = None
     num_ctx: int = 8192
-    output_reserve: int = 1024
+    output_reserve: int | None = None  # None: an eighth of the window, 256 to 1024 tokens
     format: str = "text"
     fail_on: str = "high"
     timeout: float = 600.0
@@ -67,6 +67,14 @@ class Config:
     baseline: str | None = None
     # Where each non-default value came from: key -> "pyproject.toml", "env LOCALREVIEW_X", "flag --x".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def answer_reserve(self) -> int:
+        """Tokens of the window kept for the model's answer. A 2k window cannot spare 1k for
+        the answer; an eighth of the window (256 to 1024) leaves room for twenty findings."""
+        if self.output_reserve is not None:
+            return self.output_reserve
+        return max(256, min(1024, self.num_ctx // 8))
 
     def source_of(self, key: str) -> str:
         return self.sources.get(key, "default")
@@ -131,7 +139,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             f"{origin}: {name} = {out!r} is not one of {', '.join(_CHOICES[name])}",
             hint=f"set '{name}' to one of: {', '.join(_CHOICES[name])}",
         )
-    if name in ("num_ctx", "output_reserve", "chunk_tokens", "max_file_bytes", "embed_batch_size") and out <= 0:
+    if name in ("num_ctx", "output_reserve", "chunk_tokens", "max_file_bytes", "embed_batch_size") and out is not None and out <= 0:
         raise ConfigError(f"{origin}: {name} must be positive, not {out}", hint=f"fix '{name}' in {origin}")
     return out
 

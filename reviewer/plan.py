@@ -259,11 +259,11 @@ class Planner:
         try:
             symbols: SymbolSource = state if state is not None else self._memory_symbols()
             base = self.counter.count_chat(*render([], []))
-            available = self.config.num_ctx - self.config.output_reserve - base
+            available = self.config.num_ctx - self.config.answer_reserve - base
             if available < 256:
                 raise BadInput(
                     f"num_ctx {self.config.num_ctx} leaves {available} tokens for the diff after the"
-                    f" {self.config.output_reserve}-token answer reserve and the {base}-token prompt template",
+                    f" {self.config.answer_reserve}-token answer reserve and the {base}-token prompt template",
                     hint="raise --num-ctx (8192 or more) or lower output_reserve",
                 )
             cap = int(available * DIFF_SHARE)
@@ -273,7 +273,7 @@ class Planner:
         finally:
             if state is not None:
                 state.close()
-        return Plan(self.backend, self.model, self.config.num_ctx, self.config.output_reserve,
+        return Plan(self.backend, self.model, self.config.num_ctx, self.config.answer_reserve,
                     self.counter.name, tuple(batches), tuple(skipped), hunks_total, tuple(self.notes),
                     {f.path: t for f, t in reviewable})
 
@@ -379,7 +379,7 @@ class Planner:
 
     def _fit(self, parts: Sequence[DiffPart], chosen: list[ContextItem]) -> Batch:
         """Render and count exactly; drop the least important context until the whole prompt fits."""
-        limit = self.config.num_ctx - self.config.output_reserve
+        limit = self.config.num_ctx - self.config.answer_reserve
         while True:
             context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
             system, user = render(parts, context)

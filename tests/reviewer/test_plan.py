@@ -155,7 +155,7 @@ def test_budget_never_exceeded_and_every_hunk_covered(tmp_path: Path, n_lines: i
     counter = exact_counter()
     for num_ctx in (2048, 8192):
         plan = plan_for(root, [], counter, num_ctx=num_ctx)
-        limit = num_ctx - Config().output_reserve
+        limit = num_ctx - Config(num_ctx=num_ctx).answer_reserve
         for b in plan.batches:
             # Recount independently from the rendered prompt: the plan's number must be the truth.
             assert counter.count_chat(b.system, b.user) == b.prompt_tokens <= limit
