@@ -139,7 +139,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             f"{origin}: {name} = {out!r} is not one of {', '.join(_CHOICES[name])}",
             hint=f"set '{name}' to one of: {', '.join(_CHOICES[name])}",
         )
-    if name in ("num_ctx", "output_reserve", "chunk_tokens", "max_file_bytes", "embed_batch_size") and out is not None and out <= 0:
+    positive = ("num_ctx", "output_reserve", "chunk_tokens", "max_file_bytes", "embed_batch_size")
+    if name in positive and out is not None and out <= 0:
         raise ConfigError(f"{origin}: {name} must be positive, not {out}", hint=f"fix '{name}' in {origin}")
     return out
 

@@ -9,8 +9,8 @@ pipeline end to end; its findings mean nothing. Loading costs seconds and memory
 from __future__ import annotations
 
 import importlib.util
-import os
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
