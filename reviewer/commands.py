@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.config import Config, load_config
-from reviewer.diff import DiffSpec, open_repo, parse_diff_args, repo_root
+from reviewer.diff import DiffSpec, open_repo, parse_diff_args, repo_root, resolve_sides
 from reviewer.errors import BadInput
 from reviewer.findings import exit_code_for
 from reviewer.report import render
@@ -43,6 +43,7 @@ def diff_command(cwd: Path, argv: Sequence[str], options: Mapping[str, Any], *,
     spec = parse_diff_args(argv)
     repo = open_repo(cwd)
     root = repo_root(repo)
+    resolve_sides(repo, spec)  # a bad revision is bad input (exit 2) before any model is sought
     config = load_config(root, flags_from(options))
     return review_and_report(repo, root, spec, config, options, echo=echo, log=log)
 
@@ -72,7 +73,6 @@ def review_and_report(repo: Any, root: Path, spec: DiffSpec, config: Config, opt
             text = json.dumps(plan.to_json(), indent=2) if config.format == "json" else render_plan(plan)
             _write(text, output, echo)
         return 0
-    backend.check()
     _plan, result = review(repo, root, spec, config, backend, log=log, cwd=Path.cwd())
     _write(render(result, config.format, color=_color(output)), output, echo)
     return exit_code_for(result.findings, config.fail_on)

@@ -273,12 +273,17 @@ def collect_diff(repo: git.Repo, spec: DiffSpec, *, cwd: str | Path | None = Non
 
 
 def new_side_text(
-    repo: git.Repo, spec: DiffSpec, path: str, *, cwd: str | Path | None = None
+    repo: git.Repo,
+    spec: DiffSpec,
+    path: str,
+    *,
+    cwd: str | Path | None = None,
+    sides: tuple[str, str | None] | None = None,
 ) -> str | None:
     """Text of the new side of ``path`` (repo-relative): the working-tree file, the staged
     blob for --staged, or the blob in the newer commit. None when it does not exist there,
     is binary, or is a symlink or submodule (nothing to read as source)."""
-    _, new = _resolve(repo, spec)
+    _, new = sides if sides is not None else _resolve(repo, spec)
     data: bytes | None
     if new is not None:
         data = _commit_blob(repo, new, path)
@@ -301,6 +306,12 @@ def text_lines(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- resolving revisions
+
+
+def resolve_sides(repo: git.Repo, spec: DiffSpec) -> tuple[str, str | None]:
+    """Check the revisions (UnknownRevision when one is missing) and name both sides once, so
+    callers reading many files need not resolve the revisions again for each."""
+    return _resolve(repo, spec)
 
 
 def _resolve(repo: git.Repo, spec: DiffSpec) -> tuple[str, str | None]:

@@ -27,7 +27,16 @@ from reviewer.context import (
     overlaps,
     rank,
 )
-from reviewer.diff import DiffLine, DiffSpec, FileDiff, Hunk, collect_diff, new_side_text, text_lines
+from reviewer.diff import (
+    DiffLine,
+    DiffSpec,
+    FileDiff,
+    Hunk,
+    collect_diff,
+    new_side_text,
+    resolve_sides,
+    text_lines,
+)
 from reviewer.errors import BadInput, IndexBusy, LocalReviewError
 from reviewer.prompt import ContextText, DiffPart, number_lines, render, render_hunks
 from reviewer.result import Skipped
@@ -109,8 +118,8 @@ class Plan:
 
 # --- which files ------------------------------------------------------------------------------
 
-def classify(repo: git.Repo, spec: DiffSpec, files: Sequence[FileDiff], config: Config
-             ) -> tuple[list[tuple[FileDiff, str]], list[Skipped]]:
+def classify(repo: git.Repo, spec: DiffSpec, files: Sequence[FileDiff], config: Config,
+             sides: tuple[str, str | None]) -> tuple[list[tuple[FileDiff, str]], list[Skipped]]:
     """(reviewable files with their new-side text, skipped files with why)."""
     keep: list[tuple[FileDiff, str]] = []
     skipped: list[Skipped] = []
@@ -130,7 +139,7 @@ def classify(repo: git.Repo, spec: DiffSpec, files: Sequence[FileDiff], config: 
         elif not f.added_lines:
             why = "only removes lines"
         else:
-            text = new_side_text(repo, spec, f.path)
+            text = new_side_text(repo, spec, f.path, sides=sides)
             if text is None:
                 why = "binary"
             else:
@@ -225,13 +234,14 @@ class Planner:
         self.update_index = update_index
         self.notes: list[str] = []
         self._text: dict[str, str | None] = {}
+        self.sides = resolve_sides(repo, spec)
         self._symbols: dict[str, FileAnalysis] = {}
 
     # current content -----------------------------------------------------------------------
     def text_of(self, path: str) -> str | None:
         if path not in self._text:
             try:
-                self._text[path] = new_side_text(self.repo, self.spec, path)
+                self._text[path] = new_side_text(self.repo, self.spec, path, sides=self.sides)
             except LocalReviewError:
                 self._text[path] = None
         return self._text[path]
@@ -251,7 +261,7 @@ class Planner:
     # the plan ------------------------------------------------------------------------------
     def build(self) -> Plan:
         files = collect_diff(self.repo, self.spec, cwd=self.cwd)
-        reviewable, skipped = classify(self.repo, self.spec, files, self.config)
+        reviewable, skipped = classify(self.repo, self.spec, files, self.config, self.sides)
         for f, text in reviewable:
             self._text[f.path] = text
         hunks_total = sum(len(f.hunks) for f, _ in reviewable)

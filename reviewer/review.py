@@ -69,6 +69,8 @@ def review(repo: git.Repo, root: Path, spec: DiffSpec, config: Config, backend: 
     warnings: list[str] = []
     for attempt in range(MAX_REPLANS + 1):
         plan = build_plan(repo, root, spec, config, backend, counter, cwd=cwd)
+        if plan.batches and attempt == 0:
+            backend.check()  # only now: an empty or all-skipped change needs no model at all
         tally = _Tally()
         findings: list[Finding] = []
         dropped: Counter[str] = Counter()
