@@ -126,3 +126,12 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from reviewer.cli_hook import hook_cmd  # noqa: E402
+
+cli.add_command(hook_cmd)
+
+from reviewer.cli_extra import baseline_cmd, config_cmd, doctor_cmd  # noqa: E402
+
+for _c in (baseline_cmd, config_cmd, doctor_cmd):
+    cli.add_command(_c)
