@@ -3,7 +3,7 @@ what the planner needs to re-locate code in the *current* content of any file.""
 
 from __future__ import annotations
 
-from index.chunk import _extract_tags, module_path
+from index.chunk import extract_tags, module_path
 from index.languages import LANGUAGES, TEXT, get_parser, language_for
 from index.model import FileAnalysis
 
@@ -14,5 +14,5 @@ def parse_symbols(path: str, text: str) -> FileAnalysis:
         return FileAnalysis(path, TEXT, (), (), ())
     source = text.encode("utf-8", "surrogatepass")
     root = get_parser(lang).parse(source).root_node
-    definitions, references, imports = _extract_tags(root, lang, source, path, module_path(path))
+    definitions, references, imports = extract_tags(root, lang, source, path, module_path(path))
     return FileAnalysis(path, lang, (), definitions, references, imports)
