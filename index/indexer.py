@@ -224,6 +224,8 @@ class Indexer:
             max_line_length=cfg.max_line_length,
             only=only,
         )
+        n_files = len(result.files)
+        self.emit(Progress("scan", n_files, n_files, f"{n_files} files, {len(result.skipped)} skipped"))
         stats.skipped = len(result.skipped)
         stats.skipped_files = list(result.skipped)
         indexed = state.file_digests()
@@ -268,6 +270,8 @@ class Indexer:
         todo_set = set(todo)
         stats.embedded = sum(1 for c in all_chunks if c.content_hash in todo_set)
         total = len(todo)
+        if total:
+            self.emit(Progress("embed", 0, total, "loading the embedding model"))
         started = time.perf_counter()
         for i in range(0, total, EMBED_GROUP):
             part = todo[i : i + EMBED_GROUP]
