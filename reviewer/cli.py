@@ -19,7 +19,9 @@ from reviewer.errors import LocalReviewError
 
 
 def _err(message: str) -> None:
-    click.echo(f"localreview: {message}", err=True)
+    # Core log lines may already name the tool; say it once.
+    prefix = "" if message.startswith("localreview:") else "localreview: "
+    click.echo(f"{prefix}{message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,6 +119,18 @@ def _finish(run: Callable[[], int]) -> None:
     sys.exit(code)
 
 
+def _register_commands() -> None:
+    # These modules import cli's helpers lazily, so registering here keeps the import graph acyclic.
+    from reviewer.cli_extra import baseline_cmd, config_cmd, doctor_cmd
+    from reviewer.cli_hook import hook_cmd
+
+    for command in (hook_cmd, baseline_cmd, config_cmd, doctor_cmd):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--" in args:
@@ -126,12 +140,3 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-from reviewer.cli_hook import hook_cmd  # noqa: E402
-
-cli.add_command(hook_cmd)
-
-from reviewer.cli_extra import baseline_cmd, config_cmd, doctor_cmd  # noqa: E402
-
-for _c in (baseline_cmd, config_cmd, doctor_cmd):
-    cli.add_command(_c)
