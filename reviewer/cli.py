@@ -46,6 +46,12 @@ def index_cmd(path: Path | None, full: bool, store_url: str | None, fmt: str, qu
     def run() -> int:
         root = git_root((path or Path.cwd()).resolve())
         config = load_config(root, {"store_url": store_url})
+        from reviewer import privacy
+        from reviewer.commands import allowed_hosts_for
+        from reviewer.redact import require_remote_opt_in
+
+        require_remote_opt_in(config)
+        privacy.install(allowed_hosts_for(config))
         with ProgressView(enabled=not quiet and fmt == "text") as on_event:
             stats = Indexer(root, config, on_event=on_event).run(full=full)
         for note in stats.notes:

@@ -357,10 +357,10 @@ def _review_or_recall(root: Path, args: Sequence[str], config: Config, options: 
         return 0
 
     def work() -> ReviewResult:
-        from reviewer.review import review
+        from reviewer.commands import run_review
 
         chosen = backend if backend is not None else _make_backend(config, log, backend_factory)
-        return review(repo, root, spec, config, chosen, log=log, cwd=root)[1]
+        return run_review(repo, root, spec, config, chosen, log=log, cwd=root)
 
     result = within(config.hook_timeout, deadline, work)
     if fingerprint is not None and identity is not None:
@@ -372,15 +372,9 @@ def _review_or_recall(root: Path, args: Sequence[str], config: Config, options: 
 
 
 def _make_backend(config: Config, log: Callable[[str], None], factory: BackendFactory | None) -> Backend:
-    from reviewer import privacy
-    from reviewer.commands import allowed_hosts_for
+    from reviewer.commands import prepare_backend
 
-    privacy.install(allowed_hosts_for(config))
-    if factory is not None:
-        return factory(config)
-    from reviewer.backends.select import make_backend
-
-    return make_backend(config, log=log)
+    return prepare_backend(config, log=log, factory=factory)
 
 
 def within(seconds: float, deadline: float, work: Callable[[], T]) -> T:
