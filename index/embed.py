@@ -43,6 +43,9 @@ def force_offline() -> None:
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # onnxruntime's native telemetry looks up a Microsoft host from a C++ thread, where the
+    # Python audit hook cannot see it (strace did): switch it off before onnxruntime loads.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 
 def default_model_dir() -> Path:

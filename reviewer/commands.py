@@ -90,10 +90,15 @@ def review_and_report(repo: Any, root: Path, spec: DiffSpec, config: Config, opt
     if options.get("dry_run") or options.get("show_prompt"):
         plan = build_plan(repo, root, spec, config, backend, counter_for(backend), cwd=Path.cwd())
         if options.get("show_prompt"):
+            from reviewer.redact import RedactingBackend, redact_batch
+
             chunks = []
             for i, b in enumerate(plan.batches, 1):
-                chunks.append(f"===== batch {i}: system prompt =====\n{b.system}\n"
-                              f"===== batch {i}: user prompt ({b.prompt_tokens} tokens in all) =====\n{b.user}")
+                system, user = b.system, b.user
+                if isinstance(backend, RedactingBackend):  # show exactly what would be sent
+                    system, user, _n = redact_batch(system, user)
+                chunks.append(f"===== batch {i}: system prompt =====\n{system}\n"
+                              f"===== batch {i}: user prompt ({b.prompt_tokens} tokens in all) =====\n{user}")
             _write("\n".join(chunks) if chunks else "nothing to review", output, echo)
         else:
             import json

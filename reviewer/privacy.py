@@ -1,9 +1,11 @@
 """The privacy guard: inside this process, no connection and no DNS look-up may go anywhere
 but loopback and the hosts the user configured (model server, Chroma server).
 
-It is an audit hook on ``socket.connect`` and ``socket.getaddrinfo`` (PEP 578), so it sees
-every library's traffic — transformers, chromadb, httpx, ollama — not only ours.
-Audit hooks cannot be removed; ``install`` is idempotent and ``allow`` widens the set.
+It is an audit hook on ``socket.connect`` and ``socket.getaddrinfo`` (PEP 578), so it sees the
+traffic of every library that goes through Python's socket module — transformers, chromadb,
+httpx, ollama — not only ours. Native threads (a C++ library's own telemetry) bypass it: those
+are switched off by environment (``index.embed.force_offline``) and checked with strace in the
+tests. Audit hooks cannot be removed; ``install`` is idempotent and widens the allowed set.
 """
 
 from __future__ import annotations

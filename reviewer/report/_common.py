@@ -78,7 +78,7 @@ def coverage_lines(result: ReviewResult) -> list[str]:
     if stats.dropped:
         reasons = ", ".join(f"{why} {n}" for why, n in sorted(stats.dropped.items()) if n)
         total = sum(stats.dropped.values())
-        out.append(f"Dropped by validation: {total} ({reasons}).")
+        out.append(f"Dropped (validation, suppressions, baseline): {total} ({reasons}).")
     if result.redacted_secrets:
         out.append(f"Secrets redacted before prompting: {result.redacted_secrets}.")
     return out

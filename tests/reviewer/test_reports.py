@@ -113,7 +113,7 @@ def test_text_shows_findings_code_and_coverage_without_colour() -> None:
     assert "Reviewed 2 files, 3 of 4 hunks" in out
     assert "Skipped static/app.min.js: minified" in out
     assert "2 batches, 5120 prompt + 210 completion tokens, 9.4 s" in out
-    assert "Dropped by validation: 3 (not_in_diff 2, unknown_path 1)" in out
+    assert "Dropped (validation, suppressions, baseline): 3 (not_in_diff 2, unknown_path 1)" in out
     assert "batch 2: answer was not JSON" in out
     assert "Secrets redacted before prompting: 1" in out
     assert "SmolLM2" not in out
