@@ -22,7 +22,7 @@ from reviewer.errors import LocalReviewError, PromptTruncated
 from reviewer.findings import FINDINGS_SCHEMA, Finding, dedupe_and_sort, parse_answer, validate
 from reviewer.plan import Batch, Plan, Planner
 from reviewer.result import Coverage, ReviewResult, Stats
-from reviewer.tokens import EstimateCounter, TokenCounter
+from reviewer.tokens import EstimateCounter, GGUFCounter, TokenCounter
 
 MAX_REPLANS = 2
 SNIPPET_RADIUS = 2
@@ -39,7 +39,6 @@ def counter_for(backend: Backend) -> TokenCounter:
     """Exact counts with the embedded model's tokenizer; a conservative estimate elsewhere."""
     if backend.name == "embedded":
         from reviewer.backends.embedded import EmbeddedBackend
-        from reviewer.tokens import GGUFCounter
 
         if isinstance(backend, EmbeddedBackend):
             return GGUFCounter(Path(str(backend.model_path)))
@@ -50,7 +49,8 @@ def build_plan(repo: git.Repo, root: Path, spec: DiffSpec, config: Config, backe
                counter: TokenCounter, *, update_index: bool = True, cwd: Path | None = None) -> Plan:
     num_ctx = config.num_ctx
     try:
-        limit = backend.context_length()
+        # An embedded model's context comes from its GGUF header: a dry run loads no weights.
+        limit = counter.context_length() if isinstance(counter, GGUFCounter) else backend.context_length()
     except LocalReviewError:
         limit = None  # a dry run needs no server; the review itself checks the server first
     if limit and num_ctx > limit:

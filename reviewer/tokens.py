@@ -72,6 +72,12 @@ class GGUFCounter:
         self.llm, self.formatter = _vocab(gguf)
         self.name = f"exact ({gguf.name} tokenizer)"
 
+    def context_length(self) -> int | None:
+        """The trained context from the GGUF's metadata: no weights needed to know it."""
+        meta = self.llm.metadata or {}
+        value = meta.get(f"{meta.get('general.architecture', 'llama')}.context_length")
+        return int(value) if value else None
+
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=False))
 

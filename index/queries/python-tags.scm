@@ -44,3 +44,21 @@
          (aliased_import name: (dotted_name) @name.reference.import)]) @reference.import
 
 (future_import_statement) @reference.import
+
+; Names a change uses without calling them: raised and caught exceptions, and functions or
+; classes passed as arguments (callbacks, `assertRaises(NoReverseMatch)`, `signal.connect(f)`).
+(raise_statement
+  [(identifier) @name.reference.type
+   (attribute attribute: (identifier) @name.reference.type)]) @reference.type
+
+(except_clause
+  [(identifier) @name.reference.type
+   (attribute attribute: (identifier) @name.reference.type)
+   (tuple [(identifier) @name.reference.type
+           (attribute attribute: (identifier) @name.reference.type)])
+   (as_pattern [(identifier) @name.reference.type
+                (tuple (identifier) @name.reference.type)])]) @reference.type
+
+(argument_list
+  [(identifier) @name.reference.call
+   (attribute attribute: (identifier) @name.reference.call)]) @reference.call
