@@ -566,7 +566,7 @@ def _recall(repo: BenchRepo, args: argparse.Namespace) -> None:
         finally:
             git(repo.root, "reset", "-q", "--hard", repo.base)
     _report(changes, results, plan_seconds)
-    _misses(repo, changes, results, args.misses, lambda p, t: parse_symbols(p, t))
+    _misses(repo, src, budgeter, changes, results, args.misses, lambda p, t: parse_symbols(p, t))
 
 
 def _report(changes: Sequence[Change], results: Sequence[dict[int, Outcome]], plan_seconds: Sequence[float]) -> None:
@@ -606,68 +606,76 @@ def _report(changes: Sequence[Change], results: Sequence[dict[int, Outcome]], pl
                     reasons[i.label.split()[0]] += 1
                     break
     print(f"  needed definitions at 8k covered by reason: {dict(reasons)}")
-    spent: Counter[str] = Counter()
-    for r in results:
-        for i in r[8192].items["plan (index)"]:
-            spent[i.label.split()[0]] += i.tokens
-    print(f"  plan tokens at 8k by reason (all changes): {dict(spent.most_common())}")
+    for num_ctx in BUDGETS:
+        spent: Counter[str] = Counter()
+        for r in results:
+            for i in r[num_ctx].items["plan (index)"]:
+                spent[i.label.split()[0]] += i.tokens
+        total = max(sum(spent.values()), 1)
+        shares = ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in spent.most_common())
+        print(f"  plan tokens at {num_ctx} by reason: {shares}")
     ordered = sorted(plan_seconds)
     if ordered:
         print(f"  plan build time per change (indexed, in-process): median {ordered[len(ordered) // 2]:.2f} s,"
               f" max {ordered[-1]:.2f} s")
 
 
-def _misses(repo: BenchRepo, changes: Sequence[Change], results: Sequence[dict[int, Outcome]], limit: int,
-            parse: Callable[[str, str], FileAnalysis]) -> None:
+def _misses(repo: BenchRepo, src: Source, budgeter: Budgeter, changes: Sequence[Change],
+            results: Sequence[dict[int, Outcome]], limit: int, parse: Callable[[str, str], FileAnalysis]) -> None:
+    """Why the plan missed what it missed: details at 8k, causes counted at every budget."""
     from index.indexer import index_dir
     from index.state import State
     from reviewer.context import MAX_DEFINITIONS_PER_NAME
 
     state = State(index_dir(repo.root) / "state.sqlite", create=False)
-    why: Counter[str] = Counter()
     shown = 0
     print(f"\n## misses of the plan at 8k (first {limit}; 'refs' = tree-sitter references on the added lines)")
     try:
-        for c, r in zip(changes, results, strict=True):
-            out = r[8192]
-            analysis = parse(c.path, (repo.root / c.path).read_text(encoding="utf-8"))
-            refs = {x.name for x in analysis.references if c.start <= x.line <= c.end}
-            for n, ok in zip(c.needed, out.covered["plan (index)"], strict=True):
-                if ok:
-                    continue
-                defs = state.definitions_named(_def_name(n, repo.root))
-                in_table = [d for d in defs if d.path == n.path and d.start_line <= n.end and n.start <= d.end_line]
-                used = sum(i.tokens for i in out.items["plan (index)"])
-                if n.name != _def_name(n, repo.root):
-                    cause = f"used under an import alias ({n.name} for {_def_name(n, repo.root)})"
-                elif not in_table:
-                    cause = "definition not in the symbol table"
-                elif n.name not in refs and _def_name(n, repo.root) not in refs:
-                    cause = "name not among tree-sitter references"
-                elif len(defs) > MAX_DEFINITIONS_PER_NAME * 4:
-                    cause = f"name too common (> {MAX_DEFINITIONS_PER_NAME * 4} definitions)"
-                elif len(defs) > MAX_DEFINITIONS_PER_NAME:
-                    cause = f"ambiguous name ({len(defs)} definitions, {MAX_DEFINITIONS_PER_NAME} kept)"
-                elif used + 200 >= out.room:
-                    cause = "budget full"
-                else:
-                    cause = "ranked out / not chosen"
-                why[cause] += 1
-                if shown < limit:
-                    shown += 1
-                    chosen = "; ".join(f"{i.path}:{i.start}-{i.end} {i.label} ({i.tokens} t)"
-                                       for i in out.items["plan (index)"][:6])
-                    print(f"  - {n.name} ({n.kind}) used in {c.path}:{c.start}-{c.end}, defined at {n.where};"
-                          f" {len(defs)} definitions of that name in the index; {cause}\n"
-                          f"      plan chose ({used}/{out.room} tokens): {chosen or 'nothing'}")
+        for num_ctx in sorted(BUDGETS, reverse=True):
+            why: Counter[str] = Counter()
+            for c, r in zip(changes, results, strict=True):
+                out = r[num_ctx]
+                analysis = parse(c.path, src.text[c.path])
+                refs = {x.name for x in analysis.references if c.start <= x.line <= c.end}
+                for n, ok in zip(c.needed, out.covered["plan (index)"], strict=True):
+                    if ok:
+                        continue
+                    name = _def_name(n, src)
+                    defs = state.definitions_named(name)
+                    in_table = [d for d in defs if d.path == n.path and d.start_line <= n.end
+                                and n.start <= d.end_line]
+                    used = sum(i.tokens for i in out.items["plan (index)"])
+                    cost = budgeter.item(src.lines(n.path), n.path, n.start, n.end, "").tokens
+                    if n.name != name:
+                        cause = "used under an import alias"
+                    elif not in_table:
+                        cause = "definition not in the symbol table"
+                    elif n.name not in refs:
+                        cause = "name not among tree-sitter references"
+                    elif len(defs) > MAX_DEFINITIONS_PER_NAME * 4:
+                        cause = f"name too common (> {MAX_DEFINITIONS_PER_NAME * 4} definitions)"
+                    elif len(defs) > MAX_DEFINITIONS_PER_NAME:
+                        cause = f"ambiguous name (> {MAX_DEFINITIONS_PER_NAME} definitions)"
+                    elif cost > out.room - used:
+                        cause = "no room left for it"
+                    else:
+                        cause = "ranked out / not chosen"
+                    why[cause] += 1
+                    if num_ctx == 8192 and shown < limit:
+                        shown += 1
+                        chosen = "; ".join(f"{i.path}:{i.start}-{i.end} {i.label} ({i.tokens} t)"
+                                           for i in out.items["plan (index)"][:6])
+                        print(f"  - {n.name} ({n.kind}) used in {c.path}:{c.start}-{c.end}, defined at {n.where}"
+                              f" ({cost} t); {len(defs)} definitions named {name} in the index; {cause}\n"
+                              f"      plan chose ({used}/{out.room} tokens): {chosen or 'nothing'}")
+            print(f"  {num_ctx}: misses by likely cause: {dict(why.most_common())}")
     finally:
         state.close()
-    print(f"  misses by likely cause: {dict(why)}")
 
 
-def _def_name(n: Needed, root: Path) -> str:
+def _def_name(n: Needed, src: Source) -> str:
     """The defined name (an alias such as ``from x import y as z`` is used as ``z``)."""
-    line = (root / n.path).read_text(encoding="utf-8").split("\n")[n.start - 1]
+    line = src.lines(n.path)[n.start - 1]
     m = re.match(r"\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)", line)
     return m.group(1) if m else n.name
 

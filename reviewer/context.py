@@ -151,9 +151,12 @@ def candidates_for(
                 break
 
     # 4. The module's imports, so the model knows where names come from.
-    if a.import_ranges:
-        start = min(r[0] for r in a.import_ranges)
-        end = max(r[1] for r in a.import_ranges)
+    # Only the module-level block: imports inside functions would stretch it across the file.
+    first_def = min((d.start_line for d in a.definitions), default=None)
+    top = [r for r in a.import_ranges if first_def is None or r[1] < first_def] or list(a.import_ranges[:1])
+    if top:
+        start = min(r[0] for r in top)
+        end = max(r[1] for r in top)
         out.append(Candidate(a.path, "imports", REASON_WEIGHT["imports"], None, start, end))
     return out
 

@@ -62,3 +62,7 @@
 (argument_list
   [(identifier) @name.reference.call
    (attribute attribute: (identifier) @name.reference.call)]) @reference.call
+
+(argument_list
+  (tuple [(identifier) @name.reference.type
+          (attribute attribute: (identifier) @name.reference.type)]) @reference.type)

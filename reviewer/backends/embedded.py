@@ -120,7 +120,8 @@ def _load(path: str, n_ctx: int, threads: int | None) -> _Loaded:
         if key not in _MODELS:
             try:
                 # n_ctx explicitly: llama-cpp-python's default is 512 tokens.
-                llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+                llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
+                                      n_threads_batch=os.cpu_count() or 1, verbose=False)
                 trained = int(llama_cpp.llama_model_n_ctx_train(llm.model))
                 if 0 < trained < n_ctx:
                     # Beyond its trained context a model degrades silently: load it at that size.
@@ -153,8 +154,10 @@ class EmbeddedBackend:
         self.model = Path(self.model_path).stem if self.model_path else Path(DEFAULT_GGUF).stem
         self.n_ctx = n_ctx
         self.seed = seed
-        # llama-cpp-python's default is half the logical CPUs: one thread on a 2-core laptop or runner.
-        self.threads = threads if threads is not None else (os.cpu_count() or 1)
+        # Generation: one core less than the machine has. With every core busy-waiting, one other
+        # process (a test, an editor) made generation collapse to 0.3 tokens/s here; the prompt
+        # (n_threads_batch) still uses every core.
+        self.threads = threads if threads is not None else max(1, (os.cpu_count() or 1) - 1)
         self.warnings: list[str] = []
         self._schemas_checked: set[str] = set()
 
