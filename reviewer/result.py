@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from index.walk import Skip
 from reviewer.findings import Finding
 
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    why: str
+# A file left out of a review is the same record as one left out of the index: path and why.
+Skipped = Skip
 
 
 @dataclass(frozen=True)
