@@ -127,7 +127,6 @@ def extract_tags(
     return definitions, references, _merge_rows(import_rows)
 
 
-_extract_tags = extract_tags  # the name index/symbols.py imports
 
 
 def _width(node: Node) -> int:

@@ -54,14 +54,6 @@ class ChunkRow:
     language: str
 
 
-@dataclass(frozen=True)
-class RefRow:
-    name: str
-    kind: str
-    path: str
-    line: int
-
-
 class State:
     """One connection to ``<repo>/.localreview/state.sqlite``."""
 
@@ -196,29 +188,9 @@ class State:
         )
         return [Definition(*r) for r in rows]
 
-    def definitions_qualified(self, qualified_name: str) -> list[Definition]:
-        rows = self.db.execute(
-            "SELECT name, qualified_name, kind, path, start_line, end_line FROM defs WHERE qualified_name=?",
-            (qualified_name,),
-        )
-        return [Definition(*r) for r in rows]
-
-    def definitions_in(self, path: str) -> list[Definition]:
-        rows = self.db.execute(
-            "SELECT name, qualified_name, kind, path, start_line, end_line FROM defs WHERE path=?", (path,)
-        )
-        return [Definition(*r) for r in rows]
-
-    def references_to(self, name: str, limit: int = 200) -> list[RefRow]:
-        rows = self.db.execute("SELECT name, kind, path, line FROM refs WHERE name=? LIMIT ?", (name, limit))
-        return [RefRow(*r) for r in rows]
-
     def reference_sites(self, name: str, limit: int) -> list[tuple[str, int]]:
         rows = self.db.execute("SELECT path, line FROM refs WHERE name=? LIMIT ?", (name, limit))
         return [(str(p), int(n)) for p, n in rows]
-
-    def reference_count(self, name: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM refs WHERE name=?", (name,)).fetchone()[0])
 
     # -- embedding cache --------------------------------------------------------------------
     def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:

@@ -4,7 +4,6 @@ token cost. ``--dry-run`` prints it; the review sends it. Building it loads no l
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,7 +465,3 @@ class Planner:
 
 def _covered(rng: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
     return any(s[0] <= rng[0] and rng[1] <= s[1] for s in spans)
-
-
-def with_counter_name(plan: Plan, name: str) -> Plan:
-    return dataclasses.replace(plan, token_count=name)
