@@ -88,6 +88,8 @@ _review_options = [
                  help="Exit 1 when a finding is at or above this severity (default high)."),
     click.option("--dry-run", is_flag=True, help="Build and print the review plan; call no model."),
     click.option("--show-prompt", is_flag=True, help="Print the rendered prompts; call no model."),
+    click.option("--include-docs", is_flag=True, default=None,
+                 help="Review documentation changes (Markdown, reST, text) beside code too."),
 ]
 
 

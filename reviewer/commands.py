@@ -18,7 +18,7 @@ from reviewer.findings import exit_code_for
 from reviewer.report import render
 from reviewer.result import ReviewResult
 
-_FLAG_KEYS = ("backend", "model", "host", "num_ctx", "fmt", "fail_on")
+_FLAG_KEYS = ("backend", "model", "host", "num_ctx", "fmt", "fail_on", "include_docs")
 
 
 def flags_from(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class Config:
     timeout: float = 600.0
     keep_alive: str = "5m"
     seed: int = 42
+    include_docs: bool = False  # review Markdown/reST/text changes even beside code
     # --- where it is used ---
     fail_open: bool = False
     hook_timeout: float = 300.0

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.model import Definition, FileAnalysis
+from index.resolve import Resolver, handles
 
-REASON_WEIGHT = {"enclosing": 100.0, "callee": 60.0, "type": 55.0, "imports": 45.0, "caller": 35.0, "similar": 20.0}
+REASON_WEIGHT = {"enclosing": 100.0, "callee": 60.0, "type": 55.0, "imports": 45.0, "caller": 35.0, "outline": 30.0,
+                 "similar": 20.0}
 MAX_DEFINITIONS_PER_NAME = 6  # beyond this a name is too common to say which one is meant
 MAX_CALLERS = 8
 
@@ -81,8 +83,13 @@ def candidates_for(
     symbols: SymbolSource,
     imports_text: str,
     enclosing_of: Callable[[str, int], Definition | None],
+    resolver: Resolver | None = None,
+    used: set[str] | None = None,
 ) -> list[Candidate]:
-    """Every candidate for one changed file (similar chunks are added by the caller)."""
+    """Every candidate for one changed file (similar chunks are added by the caller).
+
+    With a ``resolver`` for the file's language, what the change uses is resolved by scope
+    (``reviewer.resolved``) and ``used`` collects the qualified names found; else by name."""
     out: list[Candidate] = []
     a = changed.analysis
     own: dict[str, list[Definition]] = {}
@@ -101,9 +108,16 @@ def candidates_for(
                              d.start_line, d.end_line, focus))
 
     # 2. What the changed lines call or use; the rest of the enclosing bodies count less.
+    if resolver is not None and handles(a.language):
+        from reviewer.resolved import resolved_candidates
+
+        found, names = resolved_candidates(changed, resolver, enclosing)
+        out += found
+        if used is not None:
+            used.update(names)
     uses: Counter[str] = Counter()
     kinds: dict[str, str] = {}
-    for r in a.references:
+    for r in a.references if resolver is None or not handles(a.language) else ():
         if r.line in changed.added:
             uses[r.name] += 3
         elif any(d.start_line <= r.line <= d.end_line for d in enclosing.values()):
@@ -187,6 +201,8 @@ class MemorySymbols:
                 self._defs.setdefault(d.name, []).append(d)
             for r in a.references:
                 self._refs.setdefault(r.name, []).append((a.path, r.line))
+
+        self.paths = frozenset(analyses)
 
     def definitions_named(self, name: str) -> list[Definition]:
         return list(self._defs.get(name, ()))

@@ -13,6 +13,7 @@ import git
 
 from index.indexer import Indexer, index_dir, make_embedder, open_store
 from index.model import Definition, FileAnalysis
+from index.resolve import Resolver
 from index.state import State
 from index.symbols import parse_symbols
 from index.walk import walk, why_skip_content
@@ -37,8 +38,11 @@ from reviewer.diff import (
     text_lines,
 )
 from reviewer.errors import BadInput, IndexBusy, LocalReviewError
+from reviewer.packing import Materializer, Piece, pack, unused_note
+from reviewer.plan_setup import for_part, make_resolver
 from reviewer.prompt import ContextText, DiffPart, number_lines, render, render_hunks
 from reviewer.result import Skipped
+from reviewer.review_order import order_for_review
 from reviewer.tokens import TokenCounter
 
 DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
@@ -56,10 +60,14 @@ class ContextItem:
     reason: str
     tokens: int
     text: str = field(repr=False)
+    form: str = "full"  # "skeleton": signatures and the lines the change needs, not the whole body
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
-                "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
+        out: dict[str, Any] = {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
+                               "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
+        if self.form != "full":
+            out["form"] = self.form
+        return out
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,7 @@ class Planner:
         self._text: dict[str, str | None] = {}
         self.sides = resolve_sides(repo, spec)
         self._symbols: dict[str, FileAnalysis] = {}
+        self.resolver: Resolver | None = None
 
     # current content -----------------------------------------------------------------------
     def text_of(self, path: str) -> str | None:
@@ -261,12 +270,15 @@ class Planner:
     def build(self) -> Plan:
         files = collect_diff(self.repo, self.spec, cwd=self.cwd)
         reviewable, skipped = classify(self.repo, self.spec, files, self.config, self.sides)
+        reviewable, held = order_for_review(reviewable, self.config.include_docs)
+        skipped += held
         for f, text in reviewable:
             self._text[f.path] = text
         hunks_total = sum(len(f.hunks) for f, _ in reviewable)
         state, store = self._open_index([f.path for f, _ in reviewable])
         try:
             symbols: SymbolSource = state if state is not None else self._memory_symbols()
+            self.resolver = make_resolver(self, state, symbols, [f.path for f, _ in reviewable])
             base = self.counter.count_chat(*render([], []))
             available = self.config.num_ctx - self.config.answer_reserve - base
             if available < 256:
@@ -352,17 +364,21 @@ class Planner:
                available: int) -> Batch:
         cands: list[Candidate] = []
         spans: dict[str, list[tuple[int, int]]] = {}
+        used_names: set[str] = set()
         for p in parts:
             analysis = self.symbols_of(p.path) or FileAnalysis(p.path, "text", (), (), ())
             changed = ChangedFile(p.path, analysis, p.added, tuple(h.new_range for h in p.hunks))
             spans.setdefault(p.path, []).extend(changed.spans)
             imports_text = "\n".join(
                 "\n".join(text_lines(self.text_of(p.path) or "")[s - 1:e]) for s, e in analysis.import_ranges)
-            cands += candidates_for(changed, symbols, imports_text, self.enclosing_of)
+            found = candidates_for(changed, symbols, imports_text, self.enclosing_of, self.resolver, used_names)
             if state is not None and store is not None:
-                cands += self._similar(changed, state, store, sorted({q.path for q in parts}))
+                found += self._similar(changed, state, store, sorted({q.path for q in parts}))
+            cands += for_part(p.path, found, self.text_of(p.path))
         diff_tokens = sum(self.counter.count(p.text) + MARKER_TOKENS for p in parts)
         room = available - diff_tokens
+        if self.resolver is not None:
+            return self._packed(parts, cands, room, spans, frozenset(used_names))
         max_item = int(self.config.num_ctx * MAX_ITEM_SHARE)
         chosen: list[ContextItem] = []
         used = 0
@@ -385,6 +401,21 @@ class Planner:
             taken.setdefault(item.path, []).append(rng)
             used += cost
         return self._fit(parts, chosen)
+
+    def _packed(self, parts: Sequence[DiffPart], cands: list[Candidate], room: int,
+                spans: dict[str, list[tuple[int, int]]], used: frozenset[str]) -> Batch:
+        materializer = Materializer(self.text_of, self.symbols_of, self.counter.count, self._trimmed)
+        packed = pack(rank(cands), materializer, room, MARKER_TOKENS, spans, used)
+        note = unused_note(packed, room)
+        if note is not None:
+            self.notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
+        return self._fit(parts, [ContextItem(p.path, p.start_line, p.end_line, p.symbol, p.reason, p.tokens,
+                                             p.text, p.form) for p in packed.pieces])
+
+    def _trimmed(self, c: Candidate, max_tokens: int) -> Piece | None:
+        item = self._materialize(c, max_tokens)
+        return None if item is None else Piece(item.path, item.start_line, item.end_line, item.symbol,
+                                               item.reason, item.tokens, item.text, score=c.score)
 
     def _fit(self, parts: Sequence[DiffPart], chosen: list[ContextItem]) -> Batch:
         """Render and count exactly; drop the least important context until the whole prompt fits."""
