@@ -63,7 +63,9 @@ class Materializer:
         found = [d for d in (a.definitions if a else ()) if d.qualified_name == c.qualified_name]
         return min(found, key=lambda d: abs(d.start_line - c.start_line)) if found else None
 
-    def piece(self, c: Candidate, share: int, left: int, used: frozenset[str]) -> Piece | None:
+    def piece(self, c: Candidate, share: int, left: int, used: frozenset[str], *,
+              exclude: Sequence[tuple[int, int]] = (), skeleton_only: bool = False) -> Piece | None:
+        """``exclude``: lines already sent, left out of a skeleton; ``skeleton_only``: never whole."""
         budget = min(share, left)
         if budget <= 0:
             return None
@@ -81,13 +83,14 @@ class Materializer:
             return None
         body = number_lines(lines[start - 1:end], start)
         tokens = self.count(body)
-        if tokens <= budget:
+        if tokens <= budget and not skeleton_only:
             return Piece(c.path, start, end, d.qualified_name, c.reason, tokens, body, score=c.score)
         a = self.symbols_of(c.path)
         focus = [c.focus] if c.focus else []
-        sk = skeleton.build(lines, d, a.definitions if a else (), self.count, budget, focus=focus, used=used)
+        sk = skeleton.build(lines, d, a.definitions if a else (), self.count, budget, focus=focus, used=used,
+                            exclude=exclude)
         if sk is None:
-            return self.trim(c, budget)
+            return None if skeleton_only else self.trim(c, budget)
         return Piece(c.path, start, end, d.qualified_name, c.reason, sk.tokens, sk.text, "skeleton", c.score,
                      sk.ranges)
 
@@ -113,8 +116,11 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
     left_out: Counter[str] = Counter()
     spent = 0
 
+    def overlapping(p: Piece) -> bool:
+        return p.reason != "outline" and any(overlaps(r, taken.get(p.path, [])) for r in p.kept)
+
     def fits(p: Piece) -> bool:
-        if any(overlaps(r, taken.get(p.path, [])) for r in p.kept):
+        if overlapping(p):
             left_out["overlaps what is already sent"] += 1
             return False
         if p.reason != "enclosing" and all(_covered(r, spans.get(p.path, [])) for r in p.kept):
@@ -128,7 +134,8 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
     def take(p: Piece) -> None:
         nonlocal spent
         chosen.append(p)
-        taken.setdefault(p.path, []).extend(p.kept)
+        if p.reason != "outline":
+            taken.setdefault(p.path, []).extend(p.kept)
         spent += p.tokens + marker
 
     for c in (c for c in ranked if c.reason == "enclosing"):
@@ -153,6 +160,10 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
                 left_out["no room left"] += 1
                 continue
             p = smaller
+        if overlapping(p) and c.qualified_name is not None:
+            # Part of it is sent already (a member the change uses): the rest as a skeleton.
+            p = materializer.piece(c, share, room - spent - marker, used, exclude=taken.get(p.path, []),
+                                   skeleton_only=True) or p
         if fits(p):
             take(p)
     chosen.sort(key=lambda p: (p.reason != "enclosing", -p.score, p.path, p.start_line))

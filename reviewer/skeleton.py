@@ -86,11 +86,12 @@ def render(lines: Sequence[str], ranges: Sequence[tuple[int, int]]) -> str:
 
 def build(lines: Sequence[str], d: Definition, definitions: Sequence[Definition], count: Callable[[str], int],
           max_tokens: int, *, focus: Sequence[tuple[int, int]] = (), used: frozenset[str] = frozenset(),
-          module: bool = False) -> Skeleton | None:
+          module: bool = False, exclude: Sequence[tuple[int, int]] = ()) -> Skeleton | None:
     """The skeleton of ``d`` within ``max_tokens``, or None when not even its header fits.
 
     ``focus``: line ranges that must be kept (the changed region); ``used``: qualified names of
-    members to send in full; ``module``: ``d`` stands for the whole file (an outline)."""
+    members to send in full; ``module``: ``d`` stands for the whole file (an outline); ``exclude``: lines
+    sent elsewhere, left out."""
     start, end = max(1, d.start_line), min(d.end_line, len(lines))
     if start > end:
         return None
@@ -109,6 +110,15 @@ def build(lines: Sequence[str], d: Definition, definitions: Sequence[Definition]
     wanted += [(m.start_line, header_end(lines, m.start_line, m.end_line)) for m in members]
     if not module:
         wanted += _field_lines(lines, start, end, members)
+
+    if exclude:
+        def clear(r: tuple[int, int]) -> bool:
+            return not any(r[0] <= e and s <= r[1] for s, e in exclude)
+
+        chosen = [r for r in chosen if clear(r)]
+        wanted = [r for r in wanted if clear(r)]
+        if not chosen and not wanted:
+            return None
 
     def cost(rs: Sequence[tuple[int, int]]) -> int:
         return count(render(lines, rs))

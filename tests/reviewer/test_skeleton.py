@@ -1,0 +1,80 @@
+"""Skeletons of big definitions, the order of what is reviewed, and the notes on unused room,
+through the planner on real git repositories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from reviewer.packing import Packed, unused_note
+from reviewer.tokens import EstimateCounter
+from tests.conftest import make_repo
+from tests.reviewer.test_plan import plan_for
+
+BIG = "class Big:\n    \"\"\"A class far too big to send whole.\n\n    More words.\n    \"\"\"\n\n" + "".join(
+    f"    def method_{i}(self, x):\n" + "".join(f"        x = x + {i} * {j}  # step {j}\n" for j in range(12))
+    + "        return x\n\n" for i in range(40))
+
+
+def test_big_class_is_sent_as_skeleton_with_the_used_method_in_full(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"lib/big.py": BIG, "app.py": "from lib.big import Big\n\n\ndef run():\n"
+                                                                   "    return 0\n"})
+    (root / "app.py").write_text("from lib.big import Big\n\n\ndef run():\n    return Big().method_7(1)\n")
+    plan = plan_for(root, [], num_ctx=4096)
+    items = {c.symbol: c for b in plan.batches for c in b.context}
+    method = items.get("lib.big.Big.method_7")
+    big = items.get("lib.big.Big")
+    assert big is not None and big.form == "skeleton", items
+    assert big.to_json()["form"] == "skeleton"
+    assert big.tokens == EstimateCounter().count(big.text)
+    assert "class Big:" in big.text and "A class far too big" in big.text
+    assert "def method_30(self, x):" in big.text and "x = x + 30 * 5" not in big.text  # signature only
+    shown = big.text if method is None else big.text + method.text
+    assert "x = x + 7 * 11" in shown  # the method the change uses, in full
+    whole = EstimateCounter().count(BIG)
+    assert big.tokens < whole / 3
+
+
+def test_enclosing_definition_too_big_is_its_skeleton_plus_the_changed_region(tmp_path: Path) -> None:
+    body = "".join(f"    v{i} = compute({i})\n" for i in range(400))
+    src = f"def compute(x):\n    return x\n\n\ndef huge():\n    \"\"\"Does a lot.\"\"\"\n{body}    return v0\n"
+    root = make_repo(tmp_path / "r", {"m.py": src})
+    (root / "m.py").write_text(src.replace("    v200 = compute(200)\n", "    v200 = compute(200) + 1\n"))
+    plan = plan_for(root, [], num_ctx=2048)
+    enclosing = [c for b in plan.batches for c in b.context if c.reason == "enclosing"]
+    assert len(enclosing) == 1 and enclosing[0].form == "skeleton"
+    text = enclosing[0].text
+    assert "def huge():" in text and "Does a lot." in text
+    assert "v200 = compute(200) + 1" in text and "v5 = compute(5)" not in text
+    assert "..." in text
+
+
+def test_documentation_waits_unless_asked_for(tmp_path: Path) -> None:
+    files = {"README.md": "# Title\n", "docs/guide.rst": "Guide\n=====\n", "a.py": "x = 1\n",
+             "tests/test_a.py": "def test_a():\n    assert True\n"}
+    root = make_repo(tmp_path / "r", files)
+    for rel, text in files.items():
+        (root / rel).write_text(text + ("more\n" if not rel.endswith(".py") else "y = 2\n"))
+    plan = plan_for(root, [])
+    planned = [f.path for b in plan.batches for f in b.files]
+    assert planned == ["a.py", "tests/test_a.py"]  # source first, then tests
+    why = {s.path: s.why for s in plan.skipped}
+    assert set(why) == {"README.md", "docs/guide.rst"} and "--include-docs" in why["README.md"]
+    both = plan_for(root, [], include_docs=True)
+    assert {f.path for b in both.batches for f in b.files} == set(files)
+    assert not both.skipped
+
+
+def test_only_documentation_changed_is_reviewed(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"README.md": "# Title\n", "a.py": "x = 1\n"})
+    (root / "README.md").write_text("# Title\n\nNew words.\n")
+    plan = plan_for(root, [])
+    assert [f.path for b in plan.batches for f in b.files] == ["README.md"] and not plan.skipped
+
+
+def test_unused_room_is_explained_only_when_candidates_remain() -> None:
+    left = Counter({"scored too low to be worth the tokens": 3})
+    note = unused_note(Packed([], 100, left), 1000)
+    assert note is not None and "900 of 1000" in note and "3 scored too low" in note
+    assert unused_note(Packed([], 100, Counter()), 1000) is None
+    assert unused_note(Packed([], 800, left), 1000) is None
