@@ -92,6 +92,8 @@ class Resolver:
         self._py: dict[str, list[tuple[int, str]]] | None = None
         self._go: dict[str, list[str]] | None = None
         self._members: dict[tuple[str, str, str], list[Value]] = {}
+        self._modules: dict[tuple[str, str], Module | None] = {}
+        self._pkgs: set[str] | None = None
 
     # --- files and modules ------------------------------------------------------------------------
     def scopes_of(self, path: str) -> FileScopes | None:
@@ -111,7 +113,18 @@ class Resolver:
                         self._py.setdefault(".".join(parts[i:]), []).append((i, p))
         return self._py
 
+    def _packages(self) -> set[str]:
+        if self._pkgs is None:
+            self._pkgs = {k.rsplit(".", n)[0] for k in self._py_map() for n in range(1, k.count(".") + 1)}
+        return self._pkgs
+
     def module(self, key: str, near: str = "") -> Module | None:
+        cache_key = (key, posixpath.dirname(near))
+        if cache_key not in self._modules:
+            self._modules[cache_key] = self._module(key, near)
+        return self._modules[cache_key]
+
+    def _module(self, key: str, near: str) -> Module | None:
         kind, _, name = key.partition(":")
         if kind == "py":
             found = self._py_map().get(name)
@@ -119,7 +132,7 @@ class Resolver:
                 best = min(found, key=lambda x: (x[0], not x[1].endswith(".py"),
                                                  -_common(posixpath.dirname(x[1]), near), x[1]))
                 return Module(key, (best[1],))
-            if any(k.startswith(name + ".") for k in self._py_map()):
+            if name in self._packages():
                 return Module(key, ())  # a namespace package: only its submodules exist
             return None
         if kind == "ts":
@@ -127,6 +140,14 @@ class Resolver:
             for cand in [name, *(stem + e for e in _TS_EXTS), *(f"{stem}/index{e}" for e in _TS_EXTS)]:
                 if cand in self.paths:
                     return Module(key, (cand,))
+            return None
+        if kind == "ext" and (name[:2] in ("@/", "~/") or ("/" in name and not name.startswith("@"))):
+            # A path alias of the project (tsconfig "paths": "@/x", "src/x"), not a package.
+            rest = name[2:] if name[:2] in ("@/", "~/") else name
+            for root in ("", "src/"):
+                alias = self._module(f"ts:{root}{rest}", near)
+                if alias is not None:
+                    return alias
             return None
         if kind == "go":
             if self._go is None:
