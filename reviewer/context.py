@@ -176,7 +176,9 @@ def candidates_for(
 
 
 def _focus(changed: ChangedFile, d: Definition) -> tuple[int, int]:
-    inside = [n for n in changed.added if d.start_line <= n <= d.end_line]
+    # Only the lines whose innermost definition is ``d``: a changed method inside a class is
+    # its own candidate, so the class's focus need not stretch over it.
+    inside = [n for n in changed.added if changed.analysis.enclosing(n) == d]
     return (min(inside), max(inside)) if inside else (d.start_line, d.start_line)
 
 

@@ -19,6 +19,8 @@ from reviewer.prompt import number_lines
 
 ITEM_SHARE = 0.5  # of the room: a definition bigger than this is sent as its skeleton
 ENCLOSING_SHARE = 0.6
+ENCLOSING_TOTAL = 0.6  # of the room, for all enclosing definitions together: the rest is for what they use
+MIN_ENCLOSING = 150  # an enclosing definition always gets this much: its header and changed region
 MIN_SHARE = 200
 MAX_CANDIDATES = 80
 MIN_SCORE = 8.0  # candidates scoring below this are not worth a model's attention
@@ -123,7 +125,7 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
         if overlapping(p):
             left_out["overlaps what is already sent"] += 1
             return False
-        if p.reason != "enclosing" and all(_covered(r, spans.get(p.path, [])) for r in p.kept):
+        if all(_covered(r, spans.get(p.path, [])) for r in p.kept):
             left_out["already shown by the diff"] += 1
             return False
         if spent + p.tokens + marker > room:
@@ -138,10 +140,17 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             taken.setdefault(p.path, []).extend(p.kept)
         spent += p.tokens + marker
 
-    for c in (c for c in ranked if c.reason == "enclosing"):
-        p = materializer.piece(c, enclosing_share, room - spent - marker, used)
+    # Innermost first: a method's own text before the skeleton of its class around it.
+    enclosing_left = int(room * ENCLOSING_TOTAL)
+    for c in sorted((c for c in ranked if c.reason == "enclosing"), key=lambda c: c.end_line - c.start_line):
+        budget = min(enclosing_share, max(enclosing_left, MIN_ENCLOSING))
+        p = materializer.piece(c, budget, room - spent - marker, used)
+        if p is not None and overlapping(p):
+            p = materializer.piece(c, budget, room - spent - marker, used,
+                                   exclude=taken.get(p.path, []), skeleton_only=True)
         if p is not None and fits(p):
             take(p)
+            enclosing_left -= p.tokens + marker
     options: list[tuple[float, Candidate, Piece]] = []
     for c in [c for c in ranked if c.reason != "enclosing"][:MAX_CANDIDATES]:
         if c.score < MIN_SCORE:
@@ -149,7 +158,7 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             continue
         p = materializer.piece(c, share, room - spent - marker, used)
         if p is None:
-            left_out["too big even as a skeleton"] += 1
+            left_out["no room left" if room - spent - marker <= 0 else "too big even as a skeleton"] += 1
             continue
         options.append((c.score / (p.tokens + 2 * marker), c, p))
     options.sort(key=lambda o: (-o[0], o[1].path, o[1].start_line))

@@ -49,6 +49,7 @@ DIFF_SHARE = 0.6  # of the window left after the template: the rest is for conte
 MAX_ITEM_SHARE = 0.35  # no single context item may take more of the window than this
 MARKER_TOKENS = 40  # the data markers around one block, counted generously
 SIMILAR_PER_CHUNK = 3
+SLACK_SHARE = 0.015
 
 
 @dataclass(frozen=True)
@@ -405,6 +406,9 @@ class Planner:
     def _packed(self, parts: Sequence[DiffPart], cands: list[Candidate], room: int,
                 spans: dict[str, list[tuple[int, int]]], used: frozenset[str]) -> Batch:
         materializer = Materializer(self.text_of, self.symbols_of, self.counter.count, self._trimmed)
+        # Slack for what per-item counts miss (headers of blocks), so that _fit need not drop a
+        # whole item at the end.
+        room -= int(self.config.num_ctx * SLACK_SHARE)
         packed = pack(rank(cands), materializer, room, MARKER_TOKENS, spans, used)
         note = unused_note(packed, room)
         if note is not None:
