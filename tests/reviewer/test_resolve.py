@@ -18,10 +18,10 @@ DECOYS = {
 
 
 def test_parameters_locals_and_builtins_are_not_looked_up(tmp_path: Path) -> None:
-    io = "def load(path, name):\n    return name\n"
-    root = make_repo(tmp_path / "r", {**DECOYS, "pkg/io.py": io})
-    (root / "pkg/io.py").write_text("def load(path, name):\n    data = open(path).read()\n"
-                                    "    label = name.upper()\n    return data, label, name\n")
+    head = "def load(path, name):\n    \"\"\"Read a file.\"\"\"\n" + "".join(f"    step{i} = {i}\n" for i in range(8))
+    root = make_repo(tmp_path / "r", {**DECOYS, "pkg/io.py": head + "    return name\n"})
+    (root / "pkg/io.py").write_text(head + "    data = open(path).read()\n    label = name.upper()\n"
+                                    "    return data, label, name\n")
     symbols = context_symbols(plan_for(root, []))
     assert symbols == {"pkg.io.load"} | {s for s in symbols if s.endswith(" imports")}
     assert not any(s.endswith((".name", ".read", ".open")) for s in symbols), symbols
