@@ -192,11 +192,15 @@ class Resolver:
 
     def follow(self, imp: Import, depth: int = 0, near: str = "") -> list[Value]:
         mod = self.module(imp.module, near)
-        if mod is None or imp.name == "default":
+        if mod is None:
             return []
         if imp.name is None:
             return [mod]
-        return self.module_member(mod, imp.name, depth)
+        name: str | None = imp.name
+        if name == "default":
+            fs = self.scopes_of(mod.paths[0]) if mod.paths else None
+            name = fs.default_export if fs is not None else None
+        return self.module_member(mod, name, depth) if name else []
 
     # --- classes --------------------------------------------------------------------------------------
     def class_of(self, fs: FileScopes, cls: Node) -> Definition | None:

@@ -103,6 +103,7 @@ class FileScopes:
         self.imports: dict[str, Import] = {}
         self.star_imports: list[str] = []
         self.reexports: dict[str, Import] = {}
+        self.default_export: str | None = None  # TS/JS: the name `export default` gives
         query = locals_query(lang)
         if query is not None:
             self._read_locals(query)
@@ -268,6 +269,12 @@ class FileScopes:
         for node in _walk(self.root, ("import_statement", "export_statement")):
             src = node.child_by_field_name("source")
             if src is None:
+                if node.type == "export_statement" and any(c.type == "default" for c in node.children):
+                    target = node.child_by_field_name("declaration") or node.child_by_field_name("value")
+                    name = target.child_by_field_name("name") if target is not None else None
+                    named = name if name is not None else target
+                    if named is not None and named.type in ("identifier", "type_identifier"):
+                        self.default_export = _text(named)
                 continue
             module = self._ts_module(_text(src).strip("'\"`"))
             line = node.start_point.row + 1

@@ -108,9 +108,9 @@ def test_typescript_import_alias_and_this_through_extends(tmp_path: Path) -> Non
     files = {
         "src/auth.ts": "export function hashPassword(p: string): string {\n  return p;\n}\n",
         "src/legacy.ts": "export function hashPassword(p: string): string {\n  return '';\n}\n",
-        "src/base.ts": "export class Repo {\n  save(x: number): number {\n    return x;\n  }\n}\n",
+        "src/base.ts": "export default class Repo {\n  save(x: number): number {\n    return x;\n  }\n}\n",
         "src/other.ts": "export class Other {\n  save(x: number): number {\n    return 0;\n  }\n}\n",
-        "src/user.ts": "import { hashPassword as h } from './auth';\nimport { Repo } from './base';\n\n"
+        "src/user.ts": "import { hashPassword as h } from './auth';\nimport Repo from './base';\n\n"
                        "export class Users extends Repo {\n  add(p: string): number {\n    return 1;\n  }\n}\n",
     }
     root = make_repo(tmp_path / "r", files)
