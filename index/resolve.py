@@ -181,6 +181,10 @@ class Resolver:
             fs = self.scopes_of(p)
             if fs is None:
                 continue
+            var = fs.module_names.get(name)
+            if var is not None and var.evidence:  # `current_app: Flask = LocalProxy(...)`
+                out += self.instances(fs, var.evidence, depth + 1)
+                continue
             imp = fs.imports.get(name) or fs.reexports.get(name)
             if imp is not None:
                 out += self.follow(imp, depth + 1)
@@ -309,6 +313,8 @@ class Resolver:
             fn = node.child_by_field_name(_CALLS[t])
             if fn is None:
                 return Result()
+            if fs.lang == "python" and fn.type == "identifier" and _text(fn) == "super":
+                return self._super(fs, node, depth)
             r = self.resolve(fs, fn, depth + 1)
             made: list[Value] = [Instance(v) for v in r.values if isinstance(v, Definition) and v.kind in CLASS_KINDS]
             return Result(made, bool(made) or (r.known and not r.values))
@@ -317,6 +323,15 @@ class Resolver:
         if t in _LITERALS:
             return Result([], True)
         return Result()
+
+    def _super(self, fs: FileScopes, node: Node, depth: int) -> Result:
+        """``super()``: the bases of the enclosing class, as instances."""
+        cls = fs.enclosing_class(node)
+        out: list[Value] = []
+        for base in fs.bases(cls) if cls is not None else ():
+            out += [Instance(v) for v in self.resolve(fs, base, depth + 1).values
+                    if isinstance(v, Definition) and v.kind in CLASS_KINDS]
+        return Result(out, True)
 
     def attribute(self, base: Result, name: str, depth: int) -> Result:
         if not base.values:

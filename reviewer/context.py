@@ -27,6 +27,8 @@ REASON_WEIGHT = {"enclosing": 100.0, "callee": 60.0, "type": 55.0, "imports": 45
                  "similar": 20.0}
 MAX_DEFINITIONS_PER_NAME = 6  # beyond this a name is too common to say which one is meant
 MAX_CALLERS = 8
+SIGNATURE_CALLER_BOOST = 1.5  # a changed signature makes its callers worth more
+SIGNATURE_LINES = 1  # lines after a definition's first taken as its signature (roughly)
 
 
 class SymbolSource(Protocol):
@@ -147,6 +149,9 @@ def candidates_for(
     for d in changed_defs:
         if d.kind in ("module",):
             continue
+        if resolver is not None and handles(a.language) and not _signature_changed(changed, d):
+            continue  # callers matter when the definition's signature changes, not its body
+        boost = SIGNATURE_CALLER_BOOST if resolver is not None and handles(a.language) else 1.0
         sites = [s for s in symbols.reference_sites(d.name, 200) if s[0] != a.path or not (
             d.start_line <= s[1] <= d.end_line)]
         if not sites or len(sites) > 200:
@@ -158,7 +163,7 @@ def candidates_for(
             if caller is None or (path, caller.qualified_name) in seen:
                 continue
             seen.add((path, caller.qualified_name))
-            score = REASON_WEIGHT["caller"] * spec * _closeness(a.path, path)
+            score = REASON_WEIGHT["caller"] * spec * _closeness(a.path, path) * boost
             out.append(Candidate(path, "caller", score, caller.qualified_name, caller.start_line,
                                  caller.end_line, (line, line)))
             if len(seen) >= MAX_CALLERS:
@@ -173,6 +178,11 @@ def candidates_for(
         end = max(r[1] for r in top)
         out.append(Candidate(a.path, "imports", REASON_WEIGHT["imports"], None, start, end))
     return out
+
+
+def _signature_changed(changed: ChangedFile, d: Definition) -> bool:
+    """A changed line among the definition's first lines (its decorators and signature)."""
+    return any(d.start_line <= n <= d.start_line + SIGNATURE_LINES for n in changed.added)
 
 
 def _focus(changed: ChangedFile, d: Definition) -> tuple[int, int]:

@@ -18,12 +18,17 @@ from reviewer.context import Candidate, overlaps
 from reviewer.prompt import number_lines
 
 ITEM_SHARE = 0.5  # of the room: a definition bigger than this is sent as its skeleton
-ENCLOSING_SHARE = 0.6
-ENCLOSING_TOTAL = 0.6  # of the room, for all enclosing definitions together: the rest is for what they use
+# The diff shows the changed lines with some context; an enclosing definition is sent whole only
+# while small, else as its skeleton (header, docstring line, the changed region).
+ENCLOSING_SHARE = 0.1
+ENCLOSING_TOTAL = 0.3  # of the room, for all enclosing definitions together: the rest is for what they use
 MIN_ENCLOSING = 150  # an enclosing definition always gets this much: its header and changed region
+OUTLINE_TOKENS = 150
 MIN_SHARE = 200
 MAX_CANDIDATES = 80
-MIN_SCORE = 8.0  # candidates scoring below this are not worth a model's attention
+# Candidates scoring below this are not worth a model's attention: a 7B model takes what it is
+# given as relevant, so unrelated code costs more than the tokens it takes.
+MIN_SCORE = 25.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class Materializer:
         if text is None:
             return None
         if c.reason == "outline":
-            return self._outline(c, text, budget)
+            return self._outline(c, text, min(budget, OUTLINE_TOKENS))
         d = self.definition(c)
         if d is None:
             return None if c.qualified_name is not None else self.trim(c, budget)

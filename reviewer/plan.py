@@ -13,7 +13,7 @@ import git
 
 from index.indexer import Indexer, index_dir, make_embedder, open_store
 from index.model import Definition, FileAnalysis
-from index.resolve import Resolver
+from index.resolve import Resolver, handles
 from index.state import State
 from index.symbols import parse_symbols
 from index.walk import walk, why_skip_content
@@ -375,7 +375,7 @@ class Planner:
             found = candidates_for(changed, symbols, imports_text, self.enclosing_of, self.resolver, used_names)
             if state is not None and store is not None:
                 found += self._similar(changed, state, store, sorted({q.path for q in parts}))
-            cands += for_part(p.path, found, self.text_of(p.path))
+            cands += for_part(p.path, found, self.text_of(p.path), handles(analysis.language))
         diff_tokens = sum(self.counter.count(p.text) + MARKER_TOKENS for p in parts)
         room = available - diff_tokens
         if self.resolver is not None:

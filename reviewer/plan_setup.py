@@ -12,7 +12,10 @@ from index.resolve import Resolver
 from reviewer.context import REASON_WEIGHT, Candidate
 from reviewer.review_order import kind_of
 
-TEST_WEIGHT = 0.5  # context for a test file's hunks gets room after the source's
+TEST_WEIGHT = 0.3  # context for a test file's hunks comes after the source's, and only when strong
+# Where names are resolved, the definitions they reach are the context; the import block is a
+# fallback worth little.
+RESOLVED_IMPORTS_WEIGHT = 20.0
 OUTLINE_LINES = 400  # a changed module longer than this also gets its outline
 
 
@@ -27,8 +30,10 @@ def make_resolver(planner: Any, state: Any, symbols: Any, changed: Sequence[str]
     return Resolver(paths, planner.text_of, planner.symbols_of, symbols.definitions_named)
 
 
-def for_part(path: str, found: list[Candidate], text: str | None) -> list[Candidate]:
+def for_part(path: str, found: list[Candidate], text: str | None, resolved: bool) -> list[Candidate]:
     out = found
+    if resolved:
+        out = [dataclasses.replace(c, score=RESOLVED_IMPORTS_WEIGHT) if c.reason == "imports" else c for c in out]
     if kind_of(path) == "test":
         out = [dataclasses.replace(c, score=c.score * TEST_WEIGHT) if c.reason != "enclosing" else c for c in out]
     n_lines = text.count("\n") + 1 if text else 0

@@ -1,8 +1,9 @@
 """Context candidates from scope-aware resolution (``index.resolve``): what the changed lines
 use, each definition found by the language's rules rather than by its bare name.
 
-Uses on changed lines weigh three times a use elsewhere in the enclosing function; a
-resolution by the language's rules has confidence 1, a match by a specific name less.
+Only the changed lines count: the rest of the enclosing function is the model's to read, and
+what it uses was reviewed before. A resolution by the language's rules has confidence 1, a
+match by a specific name less.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from index.model import Definition
 from index.resolve import CLASS_KINDS, Resolver
 from reviewer.context import REASON_WEIGHT, Candidate, ChangedFile
 
-MAX_BODY_LINES = 300  # an enclosing function longer than this contributes only its changed lines
 CHANGED_LINE_WEIGHT = 3.0
 
 
@@ -22,13 +22,8 @@ def resolved_candidates(changed: ChangedFile, resolver: Resolver, enclosing: Map
                         ) -> tuple[list[Candidate], set[str]]:
     """(candidates, qualified names of every definition used) for one changed file."""
     a = changed.analysis
-    body: set[int] = set()
-    for d in enclosing.values():
-        if d.kind in ("function", "method") and d.end_line - d.start_line <= MAX_BODY_LINES:
-            body.update(range(d.start_line, d.end_line + 1))
-    body -= changed.added
     agg: dict[tuple[str, str, int], tuple[Definition, float, float]] = {}
-    for lines, w in ((changed.added, CHANGED_LINE_WEIGHT), (frozenset(body), 1.0)):
+    for lines, w in ((changed.added, CHANGED_LINE_WEIGHT),):
         for u in resolver.uses(a.path, lines):
             d = u.definition
             if d.path == a.path and d.start_line <= u.line <= d.end_line and d.kind not in CLASS_KINDS:

@@ -125,7 +125,8 @@ def test_go_package_selector_and_typed_receiver(tmp_path: Path) -> None:
         "go.mod": "module example.com/app\n\ngo 1.21\n",
         "store/db.go": "package store\n\ntype DB struct{}\n\nfunc (d *DB) Query(q string) string {\n\treturn q\n}\n\n"
                        "func Open() *DB {\n\treturn &DB{}\n}\n",
-        "cache/db.go": "package cache\n\ntype Mem struct{}\n\nfunc (m *Mem) Query(q string) string {\n\treturn \"\"\n}\n\n"
+        "cache/db.go": "package cache\n\ntype Mem struct{}\n\nfunc (m *Mem) Query(q string) string {\n"
+                       "\treturn \"\"\n}\n\n"
                        "func Open() *Mem {\n\treturn nil\n}\n",
         "api/handler.go": "package api\n\nimport \"example.com/app/store\"\n\nfunc Handle(db *store.DB, name string)"
                           " string {\n\treturn name\n}\n",
