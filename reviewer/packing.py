@@ -20,7 +20,7 @@ from reviewer.prompt import number_lines
 ITEM_SHARE = 0.5  # of the room: a definition bigger than this is sent as its skeleton
 # The diff shows the changed lines with some context; an enclosing definition is sent whole only
 # while small, else as its skeleton (header, docstring line, the changed region).
-ENCLOSING_SHARE = 0.1
+ENCLOSING_SHARE = 0.05
 ENCLOSING_TOTAL = 0.3  # of the room, for all enclosing definitions together: the rest is for what they use
 MIN_ENCLOSING = 150  # an enclosing definition always gets this much: its header and changed region
 OUTLINE_TOKENS = 150
@@ -90,10 +90,13 @@ class Materializer:
             return None
         body = number_lines(lines[start - 1:end], start)
         tokens = self.count(body)
-        if tokens <= budget and not skeleton_only:
+        # A caller is shown as its header and the call: how the changed definition is used.
+        if tokens <= budget and not skeleton_only and c.reason != "caller":
             return Piece(c.path, start, end, d.qualified_name, c.reason, tokens, body, score=c.score)
         a = self.symbols_of(c.path)
-        focus = [c.focus] if c.focus else []
+        # The changed region of an enclosing definition is in the diff beside it: its skeleton
+        # carries the rest (header, docstring line, members); a caller's focus is the call.
+        focus = [c.focus] if c.focus and c.reason != "enclosing" else []
         sk = skeleton.build(lines, d, a.definitions if a else (), self.count, budget, focus=focus, used=used,
                             exclude=exclude)
         if sk is None:
@@ -132,6 +135,9 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             return False
         if all(_covered(r, spans.get(p.path, [])) for r in p.kept):
             left_out["already shown by the diff"] += 1
+            return False
+        if p.reason in ("callee", "type") and _covered((p.start_line, p.start_line), spans.get(p.path, [])):
+            left_out["signature already shown by the diff"] += 1
             return False
         if spent + p.tokens + marker > room:
             left_out["no room left"] += 1
