@@ -26,7 +26,7 @@ from index.state import State
 from index.store import VectorStore
 from index.walk import Skip, SourceFile, git_root, walk
 from reviewer.config import Config
-from reviewer.errors import IndexBusy, IndexUnreadable
+from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
 INDEX_DIR = ".localreview"
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
@@ -161,9 +161,7 @@ class Indexer:
                 (d / name).unlink(missing_ok=True)
         try:
             return State(d / "state.sqlite")
-        except IndexUnreadable as exc:
-            if "schema version" not in exc.message:
-                raise
+        except SchemaMismatch:
             stats.notes.append("the index was written by another version of localreview: rebuilding it")
             for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
                 (d / name).unlink(missing_ok=True)

@@ -4,8 +4,7 @@ token cost. ``--dry-run`` prints it; the review sends it. Building it loads no l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,14 @@ from index.indexer import Indexer, index_dir, make_embedder, open_store
 from index.model import Definition, FileAnalysis
 from index.state import State
 from index.symbols import parse_symbols
-from index.walk import walk, why_skip_content
+from index.walk import walk
 from reviewer.config import Config
-from reviewer.context import (
+from reviewer.diff.blobs import new_side_text
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.records import DiffSpec, text_lines
+from reviewer.diff.revisions import resolve_sides
+from reviewer.errors import BadInput, IndexBusy, LocalReviewError
+from reviewer.plan.candidates import (
     Candidate,
     ChangedFile,
     MemorySymbols,
@@ -26,202 +30,20 @@ from reviewer.context import (
     overlaps,
     rank,
 )
-from reviewer.diff import (
-    DiffLine,
-    DiffSpec,
-    FileDiff,
-    Hunk,
-    collect_diff,
-    new_side_text,
-    resolve_sides,
-    text_lines,
-)
-from reviewer.errors import BadInput, IndexBusy, LocalReviewError
-from reviewer.prompt import ContextText, DiffPart, number_lines, render, render_hunks
-from reviewer.result import Skipped
-from reviewer.tokens import TokenCounter
+from reviewer.plan.classify import classify
+from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
+from reviewer.plan.records import Batch, ContextItem, Plan
+from reviewer.plan.split import MARKER_TOKENS, group_batches, split_parts
+from reviewer.plan.tokens import TokenCounter
 
 DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
+
+
 MAX_ITEM_SHARE = 0.35  # no single context item may take more of the window than this
-MARKER_TOKENS = 40  # the data markers around one block, counted generously
+
+
 SIMILAR_PER_CHUNK = 3
 
-
-@dataclass(frozen=True)
-class ContextItem:
-    path: str
-    start_line: int
-    end_line: int
-    symbol: str
-    reason: str
-    tokens: int
-    text: str = field(repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
-                "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
-
-
-@dataclass(frozen=True)
-class Batch:
-    files: tuple[DiffPart, ...]
-    context: tuple[ContextItem, ...]
-    system: str
-    user: str
-    prompt_tokens: int
-
-    @property
-    def allowed(self) -> dict[str, frozenset[int]]:
-        out: dict[str, frozenset[int]] = {}
-        for f in self.files:
-            out[f.path] = out.get(f.path, frozenset()) | f.added
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {"files": sorted({f.path for f in self.files}), "prompt_tokens": self.prompt_tokens,
-                "hunks": sum(len(f.hunks) for f in self.files),
-                "context": [c.to_json() for c in self.context]}
-
-
-@dataclass(frozen=True)
-class Plan:
-    backend: str
-    model: str
-    num_ctx: int
-    output_reserve: int
-    token_count: str  # how prompt tokens were counted: exact or estimated
-    batches: tuple[Batch, ...]
-    skipped: tuple[Skipped, ...]
-    hunks_total: int
-    notes: tuple[str, ...]
-    new_text: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def hunks_planned(self) -> int:
-        return sum(len(f.hunks) for b in self.batches for f in b.files)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "model": self.model,
-            "num_ctx": self.num_ctx,
-            "batches": [b.to_json() for b in self.batches],
-            "skipped": [{"path": s.path, "why": s.why} for s in self.skipped],
-            "coverage": {"files": len({f.path for b in self.batches for f in b.files}),
-                         "hunks_total": self.hunks_total, "hunks_planned": self.hunks_planned},
-            "output_reserve": self.output_reserve,
-            "token_count": self.token_count,
-            "notes": list(self.notes),
-        }
-
-
-# --- which files ------------------------------------------------------------------------------
-
-def classify(repo: git.Repo, spec: DiffSpec, files: Sequence[FileDiff], config: Config,
-             sides: tuple[str, str | None]) -> tuple[list[tuple[FileDiff, str]], list[Skipped]]:
-    """(reviewable files with their new-side text, skipped files with why)."""
-    keep: list[tuple[FileDiff, str]] = []
-    skipped: list[Skipped] = []
-    for f in files:
-        why: str | None = None
-        text: str | None = None
-        if f.is_binary or f.status == "binary":
-            why = "binary"
-        elif f.status == "deleted":
-            why = "deleted: nothing left to review on the new side"
-        elif f.is_submodule:
-            why = "submodule"
-        elif f.is_symlink:
-            why = "symlink"
-        elif f.status == "mode" or not f.hunks:
-            why = "mode change only" if f.status == "mode" else "no content change"
-        elif not f.added_lines:
-            why = "only removes lines"
-        else:
-            text = new_side_text(repo, spec, f.path, sides=sides)
-            if text is None:
-                why = "binary"
-            else:
-                why = why_skip_content(f.path, text.encode("utf-8", "surrogatepass"),
-                                       config.max_file_bytes, config.max_line_length)
-        if why is not None or text is None:
-            skipped.append(Skipped(f.path, why or "unreadable"))
-        else:
-            keep.append((f, text))
-    return keep, skipped
-
-
-# --- splitting the diff into parts that fit -----------------------------------------------------
-
-def _sub_hunk(h: Hunk, lines: Sequence[DiffLine]) -> Hunk:
-    olds = [ln.old_lineno for ln in lines if ln.old_lineno is not None]
-    news = [ln.new_lineno for ln in lines if ln.new_lineno is not None]
-    return Hunk(
-        old_start=olds[0] if olds else h.old_start, old_len=len(olds),
-        new_start=news[0] if news else h.new_start, new_len=len(news),
-        header=h.header, lines=tuple(lines),
-    )
-
-
-def _split_hunk(h: Hunk, cap: int, count: Callable[[str], int]) -> list[Hunk]:
-    """A hunk too big for one prompt becomes consecutive windows of its lines."""
-    out: list[Hunk] = []
-    current: list[DiffLine] = []
-    size = 0
-    for ln in h.lines:
-        cost = count(f"{ln.new_lineno or '':>6} {ln.kind} {ln.text}\n")
-        if current and size + cost > cap:
-            out.append(_sub_hunk(h, current))
-            current, size = [], 0
-        current.append(ln)
-        size += cost
-    if current:
-        out.append(_sub_hunk(h, current))
-    return [p for p in out if p.added_lines] or out[:1]
-
-
-def split_parts(f: FileDiff, cap: int, count: Callable[[str], int]) -> list[DiffPart]:
-    """The file whole when it fits; else groups of hunks; a hunk too big, in windows."""
-    whole = DiffPart(f.path, f.old_path, f.status, f.hunks)
-    if count(whole.text) + MARKER_TOKENS <= cap:
-        return [whole]
-    hunks: list[Hunk] = []
-    for h in f.hunks:
-        if count(render_hunks([h])) + MARKER_TOKENS <= cap:
-            hunks.append(h)
-        else:
-            hunks.extend(_split_hunk(h, cap - MARKER_TOKENS, count))
-    parts: list[DiffPart] = []
-    group: list[Hunk] = []
-    for h in hunks:
-        trial = [*group, h]
-        if group and count(render_hunks(trial)) + MARKER_TOKENS > cap:
-            parts.append(DiffPart(f.path, f.old_path, f.status, tuple(group)))
-            group = [h]
-        else:
-            group = trial
-    if group:
-        parts.append(DiffPart(f.path, f.old_path, f.status, tuple(group)))
-    return [p for p in parts if p.added]
-
-
-def group_batches(parts: Sequence[DiffPart], cap: int, count: Callable[[str], int]) -> list[list[DiffPart]]:
-    batches: list[list[DiffPart]] = []
-    current: list[DiffPart] = []
-    size = 0
-    for p in parts:
-        cost = count(p.text) + MARKER_TOKENS
-        if current and size + cost > cap:
-            batches.append(current)
-            current, size = [], 0
-        current.append(p)
-        size += cost
-    if current:
-        batches.append(current)
-    return batches
-
-
-# --- the planner ---------------------------------------------------------------------------------
 
 class Planner:
     def __init__(self, repo: git.Repo, root: Path, spec: DiffSpec, config: Config, counter: TokenCounter,

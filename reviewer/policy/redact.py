@@ -15,16 +15,15 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
 from reviewer.backends.base import Backend, ChatRequest, ChatResponse
-from reviewer.config import Config
+from reviewer.config import Config, ollama_host_env
 from reviewer.errors import ConfigError
-from reviewer.privacy import is_loopback
+from reviewer.policy.privacy import is_loopback
 
 MASK = "[REDACTED]"
 
@@ -230,11 +229,7 @@ def remote_model_host(config: Config, environ: Mapping[str, str] | None = None) 
     """The model server's host when it is not loopback, else None (embedded never is remote)."""
     if config.backend == "embedded":
         return None
-    env = os.environ if environ is None else environ
-    url = config.host
-    if url is None and config.backend in (None, "ollama"):
-        url = env.get("OLLAMA_HOST")  # the Ollama backend honours it, so it is where code goes
-    host = _host_of(url)
+    host = _host_of(config.host or ollama_host_env(config, environ))
     return host if host and not is_loopback(host) else None
 
 

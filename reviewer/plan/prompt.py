@@ -16,7 +16,7 @@ from importlib import resources
 
 import jinja2
 
-from reviewer.diff import Hunk
+from reviewer.diff.records import Hunk
 
 MAX_FINDINGS = 20
 
@@ -80,13 +80,6 @@ def _load(name: str) -> str:
     return resources.files("prompts").joinpath(name).read_text(encoding="utf-8")
 
 
-@functools.cache
-def prompt_version() -> str:
-    """Changes whenever a template changes: part of the hook's result-cache key."""
-    h = hashlib.sha256()
-    for name in ("system.j2", "review.j2"):
-        h.update(_load(name).encode())
-    return h.hexdigest()[:12]
 
 
 def nonce_for(files: Sequence[DiffPart], context: Sequence[ContextText]) -> str:

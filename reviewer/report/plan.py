@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewer.plan import Plan
+from reviewer.plan.records import Plan
 
 
 def render_plan(plan: Plan) -> str:

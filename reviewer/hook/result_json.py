@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reviewer.findings import JSON_KEYS, Finding
+from reviewer.findings.model import JSON_KEYS, Finding
 from reviewer.result import Coverage, ReviewResult, Skipped, Stats
 
 SCHEMA = 1

@@ -17,12 +17,16 @@ import git
 
 from reviewer.backends.base import Backend, ChatRequest, ChatResponse
 from reviewer.config import Config
-from reviewer.diff import DiffSpec, text_lines
+from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.errors import LocalReviewError, PromptTruncated
-from reviewer.findings import FINDINGS_SCHEMA, Finding, dedupe_and_sort, parse_answer, validate
-from reviewer.plan import Batch, Plan, Planner
+from reviewer.findings.dedupe import dedupe_and_sort
+from reviewer.findings.model import FINDINGS_SCHEMA, Finding
+from reviewer.findings.parse import parse_answer
+from reviewer.findings.validate import validate
+from reviewer.plan.planner import Planner
+from reviewer.plan.records import Batch, Plan
+from reviewer.plan.tokens import EstimateCounter, GGUFCounter, TokenCounter
 from reviewer.result import Coverage, ReviewResult, Stats
-from reviewer.tokens import EstimateCounter, GGUFCounter, TokenCounter
 
 MAX_REPLANS = 2
 SNIPPET_RADIUS = 2
@@ -91,7 +95,8 @@ def review(repo: git.Repo, root: Path, spec: DiffSpec, config: Config, backend: 
     result = ReviewResult(
         findings=tuple(dedupe_and_sort(findings)),
         stats=Stats(tally.batches, tally.prompt_tokens, tally.completion_tokens,
-                    round(time.perf_counter() - started, 3), dict(dropped), tuple([*plan.notes, *warnings])),
+                    round(time.perf_counter() - started, 3), dict(dropped),
+                    tuple([*plan.notes, *warnings, *backend_warnings(backend)])),
         coverage=Coverage(tuple(sorted({f.path for b in plan.batches for f in b.files})),
                           plan.hunks_planned, plan.hunks_total, plan.skipped),
         backend=backend.name,
@@ -130,3 +135,12 @@ def _snippets(plan: Plan, findings: list[Finding]) -> dict[str, dict[int, str]]:
         for n in range(max(1, f.line - SNIPPET_RADIUS), min(len(lines), f.end_line + SNIPPET_RADIUS) + 1):
             out.setdefault(f.path, {})[n] = lines[n - 1]
     return out
+
+
+def backend_warnings(backend: Backend) -> list[str]:
+    """What the backend noticed on the way (a clamped num_ctx, a fallback from schema-constrained
+    output): it belongs in the report. Backends may keep a ``warnings`` list; wrappers forward it."""
+    seen = getattr(backend, "warnings", None)
+    if seen is None and hasattr(backend, "inner"):
+        seen = getattr(backend.inner, "warnings", None)
+    return list(dict.fromkeys(seen or ()))

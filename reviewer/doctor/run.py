@@ -10,217 +10,27 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
-import re
-import shutil
 import struct
-import subprocess
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from reviewer.backends.gguf import gguf_context_length
 from reviewer.config import Config
-from reviewer.errors import BadInput, LocalReviewError, ModelMissing
-
-EXIT_OK = 0
-EXIT_CANNOT_REVIEW = 3
-# Doctor waits seconds, not a review's minutes, for a server to answer.
-DOCTOR_TIMEOUT = 5.0
-SMALL_WINDOW = 8192  # below this a review of a real change rarely fits with its context
-# Variables that keep model libraries off the network: the hub look-ups of transformers and
-# huggingface_hub, and ONNX Runtime's telemetry (which its native code sends, unseen by the guard).
-OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ORT_DISABLE_TELEMETRY")
-
-Echo = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Check:
-    status: str  # ok | warn | missing
-    what: str
-    detail: str
-    fix: str | None = None
-    blocking: bool = False  # True: a review cannot run until this is fixed
-
-
-def _ok(what: str, detail: str) -> Check:
-    return Check("ok", what, detail)
-
-
-def _warn(what: str, detail: str, fix: str | None = None) -> Check:
-    return Check("warn", what, detail, fix)
-
-
-def _missing(what: str, detail: str, fix: str | None, *, blocking: bool = True) -> Check:
-    return Check("missing", what, detail, fix, blocking)
-
-
-# --- the machine and the rule of thumb ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gpu:
-    name: str
-    memory_gb: float
-
-
-@dataclass(frozen=True)
-class Tier:
-    params_b: float
-    label: str
-    model: str
-    low_gb: float
-    high_gb: float
-
-
-# About 0.5 byte per parameter at 4-bit quantisation, plus the KV cache of an 8k-32k window.
-TIERS = (
-    Tier(32, "32-34B", "qwen2.5-coder:32b", 20, 24),
-    Tier(14, "14B", "qwen2.5-coder:14b", 9, 12),
-    Tier(7, "7B", "qwen2.5-coder:7b", 4, 6),
-    Tier(3, "3B", "qwen2.5-coder:3b", 2, 3),
-    Tier(1.5, "1.5B", "qwen2.5-coder:1.5b", 1, 2),
+from reviewer.doctor.check import (
+    DOCTOR_TIMEOUT,
+    EXIT_CANNOT_REVIEW,
+    EXIT_OK,
+    OFFLINE_FLAGS,
+    SMALL_WINDOW,
+    Check,
+    Echo,
+    _lines,
+    _missing,
+    _ok,
+    _warn,
 )
-RULE_OF_THUMB = "4-bit: about 0.5 byte/parameter, so 7B needs 4-6 GB and 34B 20-24 GB with an 8k-32k window"
-CPU_SHARE = 0.75  # of RAM a model may take when there is no GPU: the OS and the editor need the rest
-
-
-def ram_gb() -> float | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    except (AttributeError, ValueError, OSError):
-        return None  # not a POSIX system that reports it
-
-
-def parse_nvidia_smi(text: str) -> list[Gpu]:
-    """Rows of ``nvidia-smi --query-gpu=name,memory.total --format=csv,noheader``."""
-    gpus: list[Gpu] = []
-    for row in text.splitlines():
-        name, _, memory = row.rpartition(",")
-        m = re.match(r"\s*(\d+(?:\.\d+)?)\s*(MiB|GiB|MB|GB)?", memory)
-        if not name.strip() or m is None:
-            continue
-        size = float(m.group(1))
-        gpus.append(Gpu(name.strip(), size if (m.group(2) or "").startswith("G") else size / 1024))
-    return gpus
-
-
-def visible_gpus() -> tuple[list[Gpu], str | None]:
-    """NVIDIA GPUs through nvidia-smi, and why none were found when that is so."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return [], "nvidia-smi not on PATH"
-    try:
-        proc = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=15, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return [], f"nvidia-smi failed: {exc}"
-    if proc.returncode != 0:
-        return [], f"nvidia-smi failed: {(proc.stderr or proc.stdout).strip()[:120]}"
-    gpus = parse_nvidia_smi(proc.stdout)
-    return gpus, None if gpus else "nvidia-smi lists no GPU"
-
-
-def params_of(model: str) -> float | None:
-    """Billions of parameters from a model tag such as ``qwen2.5-coder:7b`` or ``...-34b-...``."""
-    m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)b(?![a-z])", model.lower().rpartition("/")[2])
-    return float(m.group(1)) if m else None
-
-
-def tier_for(params_b: float) -> Tier:
-    return min(TIERS, key=lambda t: abs(t.params_b - params_b))
-
-
-def recommend(budget_gb: float) -> Tier | None:
-    """The largest tier whose upper estimate fits the memory budget."""
-    return next((t for t in TIERS if t.high_gb <= budget_gb), None)
-
-
-def _machine(backend_name: str | None, model: str | None) -> list[Check]:
-    ram = ram_gb()
-    gpus, why_none = visible_gpus()
-    cpus = os.cpu_count() or 1
-    ram_text = f"{ram:.1f} GB RAM" if ram else "RAM unknown"
-    if gpus:
-        gpu_text = ", ".join(f"{g.name} ({g.memory_gb:.0f} GB)" for g in gpus)
-        budget = sum(g.memory_gb for g in gpus)  # Ollama spreads layers over every GPU
-    else:
-        gpu_text = f"no GPU visible ({why_none})"
-        budget = (ram or 0) * CPU_SHARE
-    out = [_ok("machine", f"{cpus} CPUs, {ram_text}, {gpu_text}")]
-    best = recommend(budget)
-    where = "of GPU memory" if gpus else "of RAM (CPU only: minutes per review)"
-    if best is None:
-        out.append(_warn("fits", f"{budget:.1f} GB {where} is too little for a coder model; rule of thumb at "
-                         + RULE_OF_THUMB, "use a machine with 6 GB or more, or an on-premises GPU server"))
-    else:
-        out.append(_ok("fits", f"{best.model} ({best.label}, {best.low_gb:g}-{best.high_gb:g} GB) in {budget:.0f} GB"
-                       f" {where}; rule of thumb at {RULE_OF_THUMB}"))
-    params = params_of(model) if model and backend_name in ("ollama", "openai") else None
-    if params is not None and best is not None and params > best.params_b * 1.2:
-        need = tier_for(params)
-        out.append(_warn("size", f"{model} ({params:g}B) needs about {need.low_gb:g}-{need.high_gb:g} GB, more than"
-                         f" the {budget:.0f} GB here: it will be slow or fail to load",
-                         f"ollama pull {best.model} and pass --model {best.model}"))
-    return out
-
-
-# --- GGUF metadata, read without loading the model ------------------------------------------------
-
-_GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-
-
-def _read(f: BinaryIO, fmt: str) -> Any:
-    size = struct.calcsize(fmt)
-    data = f.read(size)
-    if len(data) != size:
-        raise ValueError("truncated GGUF header")
-    return struct.unpack(fmt, data)[0]
-
-
-def _gguf_value(f: BinaryIO, kind: int) -> Any:
-    if kind in _GGUF_SCALARS:
-        return _read(f, _GGUF_SCALARS[kind])
-    if kind == 8:
-        return f.read(_read(f, "<Q")).decode("utf-8", "replace")
-    if kind == 9:
-        item, count = _read(f, "<I"), _read(f, "<Q")
-        for _ in range(count):  # arrays (the vocabulary) are skipped, not kept
-            _gguf_value(f, item)
-        return None
-    raise ValueError(f"unknown GGUF value type {kind}")
-
-
-def gguf_metadata(path: Path, wanted: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """The key/value header of a GGUF file (v2/v3), stopping early once ``wanted`` is satisfied.
-    Loading the model would cost seconds and its memory; the header costs a few reads."""
-    meta: dict[str, Any] = {}
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise ValueError(f"{path} is not a GGUF file")
-        version = _read(f, "<I")
-        if version < 2:
-            raise ValueError(f"GGUF version {version} is too old")
-        _tensors, count = _read(f, "<Q"), _read(f, "<Q")
-        for _ in range(count):
-            key = f.read(_read(f, "<Q")).decode("utf-8", "replace")
-            meta[key] = _gguf_value(f, _read(f, "<I"))
-            if wanted is not None and wanted(meta):
-                break
-    return meta
-
-
-def gguf_context_length(path: Path) -> int | None:
-    def found(meta: dict[str, Any]) -> bool:
-        arch = meta.get("general.architecture")
-        return bool(arch) and f"{arch}.context_length" in meta
-
-    meta = gguf_metadata(path, found)
-    value = meta.get(f"{meta.get('general.architecture')}.context_length")
-    return int(value) if isinstance(value, int) else None
-
-
-# --- the backend and the model --------------------------------------------------------------------
+from reviewer.doctor.hardware import _machine
+from reviewer.errors import BadInput, LocalReviewError, ModelMissing
 
 
 def _where(backend: Any) -> str:
@@ -322,9 +132,6 @@ def _embedded_checks(backend: Any, config: Config, chosen: str) -> list[Check]:
     return out
 
 
-# --- the index ----------------------------------------------------------------------------------
-
-
 def _index_checks(root: Path, config: Config) -> list[Check]:
     from index.embed import default_model_dir
     from index.indexer import index_dir
@@ -392,13 +199,10 @@ def _store_check(url: str) -> Check:
     return _ok("store", f"Chroma server at {base} answers")
 
 
-# --- privacy and offline settings ------------------------------------------------------------------
-
-
 def _privacy_checks(config: Config) -> list[Check]:
     from index.embed import force_offline
-    from reviewer.commands import allowed_hosts_for
-    from reviewer.redact import remote_hosts
+    from reviewer.policy.guard import allowed_hosts_for
+    from reviewer.policy.redact import remote_hosts
 
     force_offline()  # what every localreview command does before a model library loads
     hosts = sorted(set(allowed_hosts_for(config)))
@@ -429,16 +233,6 @@ def _privacy_checks(config: Config) -> list[Check]:
         out.append(_warn("proxy", f"{proxies[0]} is set: HTTP clients may send loopback traffic to the proxy,"
                          " which the privacy guard blocks", "export NO_PROXY=127.0.0.1,localhost,::1"))
     return out
-
-
-# --- the report -----------------------------------------------------------------------------------
-
-
-def _lines(checks: list[Check]) -> Iterator[str]:
-    for c in checks:
-        yield f"{c.status:<8}{c.what:<10}{c.detail}"
-        if c.fix:
-            yield f"{'':<18}fix: {c.fix}"
 
 
 def run_doctor(cwd: Path, config: Config, *, echo: Echo) -> int:
@@ -474,15 +268,3 @@ def run_doctor(cwd: Path, config: Config, *, echo: Echo) -> int:
         return EXIT_CANNOT_REVIEW
     echo(f"a review would run with {backend_name} ({model}), num_ctx {config.num_ctx}")
     return EXIT_OK
-
-
-__all__ = [
-    "Check",
-    "Gpu",
-    "gguf_context_length",
-    "gguf_metadata",
-    "params_of",
-    "parse_nvidia_smi",
-    "recommend",
-    "run_doctor",
-]
