@@ -625,7 +625,7 @@ def _report(changes: Sequence[Change], results: Sequence[dict[int, Outcome]], pl
 def _misses(repo: BenchRepo, src: Source, budgeter: Budgeter, changes: Sequence[Change],
             results: Sequence[dict[int, Outcome]], limit: int, parse: Callable[[str, str], FileAnalysis]) -> None:
     """Why the plan missed what it missed: details at 8k, causes counted at every budget."""
-    from index.indexer import index_dir
+    from index.paths import index_dir
     from index.state import State
     from reviewer.plan.candidates import MAX_DEFINITIONS_PER_NAME
 

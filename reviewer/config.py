@@ -60,7 +60,7 @@ class Config:
     keep_alive: str = "5m"
     seed: int = 42
     # --- where it is used ---
-    fail_open: bool = False
+    fail_open: bool = True  # the hook only: a commit is never blocked because no model can run here
     hook_timeout: float = 300.0
     allow_remote_host: bool = False
     ignore: tuple[str, ...] = ()

@@ -4,10 +4,10 @@ what we parse, and git's failures translated into this tool's errors."""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from reviewer.errors import BadInput, ConfigError, EnvironmentFailure, NotARepository
 
@@ -21,6 +21,19 @@ HARDENED_CONFIG = (
     "color.ui=never",
     "color.diff=never",
 )
+
+if TYPE_CHECKING:
+    import git
+
+
+def _overrides() -> list[str]:
+    return [arg for item in HARDENED_CONFIG for arg in ("-c", item)]
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """git in ``cwd`` through a plain subprocess, with the hardened settings; the caller reads
+    ``returncode``. No gitpython here: the hook's empty path and the file walk stay light."""
+    return subprocess.run(["git", *_overrides(), *args], cwd=cwd, capture_output=True, check=False)
 
 
 def run_git(
@@ -41,7 +54,9 @@ def try_git(
 ) -> bytes | None:
     """Run git; None when it fails and ``expect_failure`` (a query whose "no" is an exit code).
     Failures that no query expects (git missing, unsafe repository) are raised regardless."""
-    overrides = [arg for item in HARDENED_CONFIG for arg in ("-c", item)]
+    import git
+
+    overrides = _overrides()
     runner = repo.git if cwd is None else git.Git(str(cwd))
     try:
         out = runner.execute(
@@ -67,6 +82,8 @@ def stderr_of(exc: git.exc.GitError) -> str:
 
 
 def translate_error(exc: git.exc.GitError, doing: str) -> BadInput | EnvironmentFailure:
+    import git
+
     if isinstance(exc, git.exc.GitCommandNotFound):
         return EnvironmentFailure("git is not installed or not on PATH", hint="install git and retry")
     stderr = stderr_of(exc)

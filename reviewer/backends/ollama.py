@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import ollama
 
-from reviewer.backends.base import ChatRequest, ChatResponse
+from reviewer.backends.base import OLLAMA_DEFAULT_MODEL, ChatRequest, ChatResponse
 from reviewer.backends.transport import transport_error
 from reviewer.backends.truncation import check_truncation
 from reviewer.errors import (
@@ -27,7 +27,7 @@ from reviewer.errors import (
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "qwen2.5-coder:7b"
+DEFAULT_MODEL = OLLAMA_DEFAULT_MODEL
 
 def _display_host(host: str) -> str:
     """The URL the client will really use (OLLAMA_HOST may be a bare "0.0.0.0" or "host:port")."""

@@ -134,7 +134,7 @@ def _embedded_checks(backend: Any, config: Config, chosen: str) -> list[Check]:
 
 def _index_checks(root: Path, config: Config) -> list[Check]:
     from index.embed import default_model_dir
-    from index.indexer import index_dir
+    from index.paths import index_dir
     from index.state import State
     from index.walk import walk
 

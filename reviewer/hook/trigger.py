@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reviewer import git
+
 HOOK_IDS = frozenset({"localreview", "localreview-system"})
 
 
@@ -29,7 +31,7 @@ def diff_args(environ: Mapping[str, str]) -> list[str]:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    return git.run(root, *args)
 
 
 def _toplevel(cwd: Path) -> Path | None:

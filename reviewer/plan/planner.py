@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import git
 
-from index.indexer import Indexer, index_dir, make_embedder, open_store
 from index.model import Definition, FileAnalysis
-from index.state import State
+from index.paths import index_dir
 from index.symbols import parse_symbols
 from index.walk import walk
 from reviewer.config import Config
@@ -35,6 +34,9 @@ from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
 from reviewer.plan.split import MARKER_TOKENS, group_batches, split_parts
 from reviewer.plan.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from index.state import State
 
 DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
 
@@ -114,6 +116,10 @@ class Planner:
             self.notes.append("no index yet: similarity search skipped, symbols parsed from the files"
                               " (run `localreview index` once for better context)")
             return None, None
+        # Only now the indexer's weight (numpy, filelock, the embedder, Chroma): an index exists.
+        from index.indexer import Indexer, make_embedder, open_store
+        from index.state import State
+
         if self.update_index and paths:
             try:
                 Indexer(self.root, self.config, lock_timeout=0).run(only=paths)
@@ -141,6 +147,7 @@ class Planner:
 
     def _similar(self, changed: ChangedFile, state: State, store: Any, exclude: Sequence[str]) -> list[Candidate]:
         from index.chunk import analyze_file
+        from index.indexer import make_embedder
 
         embedder = make_embedder(self.config)
         text = self.text_of(changed.path) or ""

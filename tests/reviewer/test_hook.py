@@ -254,11 +254,11 @@ def test_time_limit_fails_closed_or_open(repo: Path) -> None:
     backend = CannedBackend(hold=60)
     try:
         with pytest.raises(BackendTimeout) as caught:
-            hook(repo, backend, timeout=0.5)
+            hook(repo, backend, timeout=0.5, fail_open=False)
         assert caught.value.exit_code == 3
         assert "hook_timeout = 0.5 s" in caught.value.message
         started = time.monotonic()
-        code, out, log = hook(repo, backend, timeout=0.5, fail_open=True)
+        code, out, log = hook(repo, backend, timeout=0.5)  # fail_open is the hook's default
         assert time.monotonic() - started < 10
         assert (code, out) == (0, "")
         assert len(log) == 2  # the batch line, then the one warning
@@ -275,6 +275,8 @@ def test_fail_open_from_the_environment(repo: Path) -> None:
         code, _out, log = hook(repo, backend, environ={"LOCALREVIEW_FAIL_OPEN": "1", "LOCALREVIEW_HOOK_TIMEOUT": "0.3"})
         assert code == 0
         assert "fail_open" in log[-1]
+        with pytest.raises(BackendTimeout):
+            hook(repo, backend, environ={"LOCALREVIEW_FAIL_OPEN": "0", "LOCALREVIEW_HOOK_TIMEOUT": "0.3"})
     finally:
         backend.release.set()
 
@@ -309,14 +311,16 @@ def test_empty_stage_imports_no_model_library(tmp_path: Path) -> None:
     assert "localreview: nothing to review" in proc.stderr
 
 
-@pytest.mark.parametrize("fail_open", [True, False])
-def test_unreachable_ollama(repo: Path, fail_open: bool) -> None:
+@pytest.mark.parametrize("flag", ["--fail-open", "--fail-closed", None])
+def test_unreachable_ollama(repo: Path, flag: str | None) -> None:
+    fail_open = flag != "--fail-closed"  # open is the hook's default
     proc = _localreview(repo, "hook", "--backend", "ollama", "--host", f"http://127.0.0.1:{free_port()}",
-                        "--fail-open" if fail_open else "--fail-closed")
+                        *([flag] if flag else []))
     warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
     if fail_open:
         assert proc.returncode == 0, proc.stderr
         assert len(warnings) == 1 and "fail_open" in warnings[0]
+        assert "ollama serve" in warnings[0]  # the one line says how to get a model running
     else:
         assert proc.returncode == 3, proc.stderr
         assert "localreview: error:" in proc.stderr and not warnings
