@@ -8,7 +8,9 @@ chosen (garbage, adversarial output, truncation), as a real implementation of th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +178,22 @@ def test_embedded_end_to_end_text_and_sarif(tmp_path: Path) -> None:
     for res in doc["runs"][0]["results"]:
         # whatever the tiny model said, only lines the commit added survive validation
         assert res["locations"][0]["physicalLocation"]["region"]["startLine"] in added_lines(root)
+
+
+def test_readme_python_example_reviews_a_commit(tmp_path: Path) -> None:
+    """The README's "From Python" block, run as written, against a repository and an Ollama
+    (the REST fake) found through OLLAMA_HOST, in a fresh process."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    root = repo_with_commit(tmp_path)
+    sql_line = next(n for n, t in enumerate((root / "app/db.py").read_text().split("\n"), 1) if "DELETE" in t)
+    code = block.replace("path/to/repo", str(root))
+    with FakeOllama({"qwen2.5-coder:7b": 32768}) as fake:
+        fake.reply = json.dumps({"findings": [finding(sql_line)]})
+        env = {**os.environ, "OLLAMA_HOST": fake.url}
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"app/db.py:{sql_line} high CWE-89 SQL injection (llm)" in lines
+    assert lines[-1] == "blocks the commit"
