@@ -1,0 +1,124 @@
+"""Run the rule pack with ast-grep-py, in-process: added rules on the new side, removed-guard
+rules on the rebuilt old side. Every hit is anchored on a changed line or a removal point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from reviewer.analyzers.lines import anchor_span, old_side
+from reviewer.analyzers.records import AnalyzerInput, Hit
+from reviewer.analyzers.rules import Rule, rules_for
+
+if TYPE_CHECKING:
+    from ast_grep_py import SgNode
+
+# Nodes that define something: a guard inside a definition that was deleted whole was not
+# "removed from" code that still runs, so it is not reported.
+_DEFINITIONS = frozenset({
+    "function_definition", "decorated_definition", "class_definition",  # python
+    "function_declaration", "method_definition", "class_declaration", "generator_function_declaration",
+    "method_declaration", "constructor_declaration", "interface_declaration",  # js/ts, go, java
+})  # fmt: skip
+
+
+def run_rules(item: AnalyzerInput, rules: Sequence[Rule]) -> tuple[list[Hit], int]:
+    """Hits of ``rules`` on one file, and how many matches fell off the changed lines."""
+    lang = item.language
+    if lang is None:
+        return [], 0
+    added_rules = rules_for(rules, lang, "added")
+    removed_rules = rules_for(rules, lang, "removed") if item.removals else []
+    if not added_rules and not removed_rules:
+        return [], 0
+    from ast_grep_py import SgRoot
+
+    new_root = SgRoot(item.new_text, lang).root()
+    hits: list[Hit] = []
+    dropped = 0
+    if item.added:
+        for rule in added_rules:
+            for node in _find(new_root, rule):
+                span = anchor_span(*_lines(_focus(node, rule)), item.added)
+                if span is None:
+                    dropped += 1
+                    continue
+                hits.append(_hit(item, rule, span))
+    if removed_rules:
+        got, lost = _removed(item, removed_rules, new_root)
+        hits.extend(got)
+        dropped += lost
+    return hits, dropped
+
+
+def _removed(item: AnalyzerInput, rules: Sequence[Rule], new_root: SgNode) -> tuple[list[Hit], int]:
+    rebuilt = old_side(item)
+    if rebuilt is None or item.language is None:
+        return [], 0
+    from ast_grep_py import SgRoot
+
+    old_lines, anchor_of = rebuilt
+    old_root = SgRoot("\n".join(old_lines) + "\n", item.language).root()
+    hits: list[Hit] = []
+    dropped = 0
+    for rule in rules:
+        still_there: set[tuple[int, str]] | None = None
+        for node in _find(old_root, rule):
+            focus = _focus(node, rule)
+            start, _end = _lines(focus)
+            if start not in anchor_of or _deleted_whole(node, anchor_of):
+                dropped += 1
+                continue
+            anchor = anchor_of[start]
+            if still_there is None:
+                still_there = {(_lines(_focus(n, rule))[0], _norm(_focus(n, rule).text()))
+                               for n in _find(new_root, rule)}
+            if _kept_nearby(_norm(focus.text()), anchor, still_there, item):
+                continue
+            hits.append(_hit(item, rule, (anchor, anchor)))
+    return hits, dropped
+
+
+def _kept_nearby(text: str, anchor: int, new_matches: set[tuple[int, str]], item: AnalyzerInput) -> bool:
+    """The same guard is on a changed line near the removal: it was moved or rewrapped, not removed."""
+    reach = max((len(r.old_lines) for r in item.removals if r.anchor_line == anchor), default=0) + 3
+    return any(t == text and abs(line - anchor) <= reach and line in item.added for line, t in new_matches)
+
+
+def _deleted_whole(node: SgNode, removed: dict[int, int]) -> bool:
+    for parent in node.ancestors():
+        if parent.kind() in _DEFINITIONS:
+            start, end = _lines(parent)
+            return all(n in removed for n in range(start, end + 1))
+    return False
+
+
+def _find(root: SgNode, rule: Rule) -> list[SgNode]:
+    config: Any = rule.config
+    result: list[SgNode] = root.find_all(config)
+    return result
+
+
+def _focus(node: SgNode, rule: Rule) -> SgNode:
+    if rule.focus:
+        sub = node.get_match(rule.focus)
+        if sub is not None:
+            return sub
+    return node
+
+
+def _lines(node: SgNode) -> tuple[int, int]:
+    rng = node.range()
+    end = rng.end.line + 1
+    if rng.end.column == 0 and rng.end.line > rng.start.line:
+        end -= 1  # a node that ends at the start of a line does not cover that line
+    return rng.start.line + 1, end
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split())
+
+
+def _hit(item: AnalyzerInput, rule: Rule, span: tuple[int, int]) -> Hit:
+    return Hit(path=item.path, line=span[0], end_line=span[1], rule=rule.info, source=f"rule:{rule.id}",
+               message=rule.message, suggestion=rule.suggestion)
