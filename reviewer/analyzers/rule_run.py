@@ -66,7 +66,7 @@ def _removed(item: AnalyzerInput, rules: Sequence[Rule], new_root: SgNode) -> tu
         for node in _find(old_root, rule):
             focus = _focus(node, rule)
             start, _end = _lines(focus)
-            if start not in anchor_of or _deleted_whole(node, anchor_of):
+            if start not in anchor_of or _deleted_whole(node, rule, anchor_of, item.added):
                 dropped += 1
                 continue
             anchor = anchor_of[start]
@@ -85,11 +85,15 @@ def _kept_nearby(text: str, anchor: int, new_matches: set[tuple[int, str]], item
     return any(t == text and abs(line - anchor) <= reach and line in item.added for line, t in new_matches)
 
 
-def _deleted_whole(node: SgNode, removed: dict[int, int]) -> bool:
+def _deleted_whole(node: SgNode, rule: Rule, removed: dict[int, int], added: frozenset[int]) -> bool:
+    """The guard went with the whole unit it protected: every line of the unit was removed and
+    nothing was written in its place (a rewritten unit that lost its guard is still reported)."""
+    unit: Any = rule.unit
     for parent in node.ancestors():
-        if parent.kind() in _DEFINITIONS:
+        if parent.kind() in _DEFINITIONS or (unit is not None and parent.matches(**unit)):
             start, end = _lines(parent)
-            return all(n in removed for n in range(start, end + 1))
+            lines = range(start, end + 1)
+            return all(n in removed for n in lines) and not any(removed[n] in added for n in lines)
     return False
 
 

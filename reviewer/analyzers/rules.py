@@ -15,6 +15,9 @@ A rule file holds one rule (top-level ``id``) or a list under ``rules:``, with o
     side: added                          # added (default): match the new side on changed lines;
                                          # removed: match the old side on removed lines
     focus: ARG                           # optional metavariable whose node locates the finding
+    unit: {...}                          # removed rules: an ast-grep rule naming what a guard protects
+                                         # (default: a function or class); a guard deleted together
+                                         # with the whole unit it protected is not reported
     rule: {...}                          # ast-grep rule; constraints: / utils: as in ast-grep
 """
 
@@ -40,7 +43,7 @@ LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "java"
                        "csharp", "ruby", "php", "kotlin"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
 _KEYS = frozenset({"id", "language", "severity", "category", "cwe", "title", "message", "help", "suggestion",
-                   "side", "focus", "rule", "constraints", "utils", "transform"})
+                   "side", "focus", "unit", "rule", "constraints", "utils", "transform"})
 _REQUIRED = ("id", "language", "severity", "cwe", "title", "message", "rule")
 
 
@@ -71,6 +74,7 @@ class Rule:
     suggestion: str | None
     on: str  # "added" | "removed"
     focus: str | None
+    unit: Mapping[str, Any] | None  # removed rules: the guarded unit, an ast-grep rule
     config: Mapping[str, Any]  # the ast-grep Config: rule, constraints, utils, transform
     origin: str  # the file it came from, for error messages
 
@@ -174,13 +178,18 @@ def _rule(item: Any, shared_utils: Mapping[str, Any], path: Path) -> Rule:
     for key, value in (("constraints", item.get("constraints")), ("utils", utils), ("transform", item.get("transform"))):
         if value:
             config[key] = value
+    unit = item.get("unit")
+    if unit is not None and not isinstance(unit, dict):
+        raise _fail(path, rid, "unit must be an ast-grep rule (a mapping)")
     for lang in languages:
         _compile(config, lang, path, rid)
+        if unit is not None:
+            _compile({"rule": unit}, lang, path, rid)
     return Rule(id=rid, languages=languages, severity=severity, category=category, cwe=cwe,
                 title=" ".join(str(item["title"]).split()), message=str(item["message"]).strip(),
                 help=str(item.get("help") or item["message"]).strip(),
                 suggestion=(str(item["suggestion"]).strip() or None) if item.get("suggestion") else None,
-                on=on, focus=texts["focus"], config=config, origin=str(path))
+                on=on, focus=texts["focus"], unit=unit, config=config, origin=str(path))
 
 
 def _compile(config: Mapping[str, Any], lang: str, path: Path, rid: str) -> None:
