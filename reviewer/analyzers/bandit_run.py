@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,15 +35,18 @@ def run_bandit(inputs: Sequence[AnalyzerInput]) -> tuple[list[Hit], int, list[st
     todo = [item for item in inputs if is_python(item) and item.added]
     if not todo:
         return [], 0, []
-    from bandit.core import config as b_config
-    from bandit.core import manager as b_manager
-
-    # bandit logs through the root machinery; with no handler Python prints WARNING+ to stderr,
-    # and the core never prints.
-    logging.getLogger("bandit").addHandler(logging.NullHandler())
-    logging.getLogger("bandit").propagate = False
+    # bandit and stevedore (its plugin loader) log through the root machinery, and with no handler
+    # Python prints WARNING+ to stderr: the core never prints. stevedore also warns about its own
+    # deprecated arguments, and logs an error for bandit's optional SARIF formatter.
+    for name in ("bandit", "stevedore"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+        logging.getLogger(name).propagate = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from bandit.core import config as b_config
+        from bandit.core import manager as b_manager
     hits: list[Hit] = []
-    warnings: list[str] = []
+    notes: list[str] = []
     dropped = 0
     with tempfile.TemporaryDirectory(prefix="localreview-bandit-") as tmp:
         by_file: dict[str, AnalyzerInput] = {}
@@ -51,25 +55,27 @@ def run_bandit(inputs: Sequence[AnalyzerInput]) -> tuple[list[Hit], int, list[st
             path = Path(tmp) / f"f{n}.py"
             path.write_text(item.new_text, encoding="utf-8", errors="surrogatepass")
             by_file[str(path)] = item
-        manager = b_manager.BanditManager(b_config.BanditConfig(), "file", quiet=True,
-                                          profile={"exclude": list(EXCLUDED_TESTS)})
-        manager.discover_files(list(by_file))
-        manager.run_tests()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manager = b_manager.BanditManager(b_config.BanditConfig(), "file", quiet=True,
+                                              profile={"exclude": list(EXCLUDED_TESTS)})
+            manager.discover_files(list(by_file))
+            manager.run_tests()
         for fname, why in manager.get_skipped():
             skipped = by_file.get(str(fname))
             if skipped is not None:
-                warnings.append(f"bandit skipped {skipped.path}: {why}")
+                notes.append(f"bandit skipped {skipped.path}: {why}")
         for issue in manager.get_issue_list():
-            item = by_file.get(str(issue.fname))
-            if item is None or _CONFIDENCE.get(issue.confidence, 0) < _CONFIDENCE[MIN_CONFIDENCE]:
+            found = by_file.get(str(issue.fname))
+            if found is None or _CONFIDENCE.get(issue.confidence, 0) < _CONFIDENCE[MIN_CONFIDENCE]:
                 continue
             lines = [int(n) for n in (issue.linerange or [issue.lineno])]
-            span = anchor_span(min(lines), max(lines), item.added)
+            span = anchor_span(min(lines), max(lines), found.added)
             if span is None:
                 dropped += 1
                 continue
-            hits.append(_hit(item, issue, span))
-    return hits, dropped, warnings
+            hits.append(_hit(found, issue, span))
+    return hits, dropped, notes
 
 
 def _hit(item: AnalyzerInput, issue: Any, span: tuple[int, int]) -> Hit:

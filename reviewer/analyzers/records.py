@@ -99,5 +99,6 @@ class AnalyzerReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: bandit, secrets, rules, total
     rules: dict[str, RuleInfo] = field(default_factory=dict)  # rule id -> description (for SARIF)
     rule_of: dict[Finding, str] = field(default_factory=dict)  # finding -> its rule id
+    counts: dict[str, int] = field(default_factory=dict)  # hits per analyzer, before one-per-line-and-CWE
     dropped: dict[str, int] = field(default_factory=dict)  # hits off the changed lines, by analyzer
     warnings: list[str] = field(default_factory=list)  # e.g. a file bandit could not parse

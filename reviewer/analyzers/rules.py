@@ -175,7 +175,8 @@ def _rule(item: Any, shared_utils: Mapping[str, Any], path: Path) -> Rule:
         raise _fail(path, rid, "title, message, help, suggestion and focus must be text")
     utils = {**shared_utils, **(item.get("utils") or {})}
     config: dict[str, Any] = {"rule": item["rule"]}
-    for key, value in (("constraints", item.get("constraints")), ("utils", utils), ("transform", item.get("transform"))):
+    for key, value in (("constraints", item.get("constraints")), ("utils", utils),
+                       ("transform", item.get("transform"))):
         if value:
             config[key] = value
     unit = item.get("unit")

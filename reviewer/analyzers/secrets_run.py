@@ -36,14 +36,14 @@ def run_secrets(inputs: Sequence[AnalyzerInput]) -> list[Hit]:
     if not todo:
         return []
     from detect_secrets.core import scan
-    from detect_secrets.settings import get_settings, transient_settings
+    from detect_secrets.settings import get_plugins, get_settings, transient_settings
     from detect_secrets.util.code_snippet import get_code_snippet
 
     hits: list[Hit] = []
     with transient_settings({"plugins_used": [{"name": name} for name in PLUGINS]}):
         settings = get_settings()
         settings.filters.pop(_VERIFY_FILTER, None)  # belt and braces: never verify a secret
-        plugins = scan.get_plugins()
+        plugins = get_plugins()
         for item in todo:
             lines = split_lines(item.new_text)
             for n in sorted(item.added):

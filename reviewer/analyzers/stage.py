@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 
 from reviewer.analyzers.bandit_run import run_bandit
+from reviewer.analyzers.lines import split_lines
 from reviewer.analyzers.records import AnalyzerInput, AnalyzerOptions, AnalyzerReport, Hint, Hit
 from reviewer.analyzers.rule_run import run_rules
 from reviewer.analyzers.rules import load_rules
@@ -59,6 +61,7 @@ def options_from_config(config: Config, root: Path | None) -> AnalyzerOptions:
 def run_analyzers(inputs: Sequence[AnalyzerInput], options: AnalyzerOptions | None = None) -> AnalyzerReport:
     """Run every available analyzer on ``inputs``. Raises ConfigError for a bad user rule file."""
     options = options or AnalyzerOptions()
+    inputs = [_clean(item) for item in inputs]
     report = AnalyzerReport(available=available_analyzers(options))
     start = time.perf_counter()
     hits: list[Hit] = []
@@ -88,13 +91,26 @@ def run_analyzers(inputs: Sequence[AnalyzerInput], options: AnalyzerOptions | No
     return report
 
 
+def _clean(item: AnalyzerInput) -> AnalyzerInput:
+    """Only lines that exist in the new text count as changed lines or anchors: a caller's
+    off-by-one must not let a finding point past the end of a file (or wrap around to it)."""
+    total = max(len(split_lines(item.new_text)), 1)
+    added = frozenset(n for n in item.added if isinstance(n, int) and 1 <= n <= total)
+    removals = tuple(r for r in item.removals if 1 <= r.anchor_line <= total)
+    if added == item.added and removals == item.removals:
+        return item
+    return replace(item, added=added, removals=removals)
+
+
 def _collect(report: AnalyzerReport, hits: list[Hit], inputs: Sequence[AnalyzerInput]) -> None:
     allowed = {item.path: item.added | item.anchors for item in inputs}
     best: dict[tuple[str, int, str], Hit] = {}
     for hit in hits:
+        name = hit.source.split(":", 1)[0].replace("rule", "rules")
+        report.counts[name] = report.counts.get(name, 0) + 1
         lines = allowed.get(hit.path, frozenset())
         # The last gate: whatever an analyzer did, nothing leaves pointing off the change.
-        if hit.line not in lines or hit.end_line not in lines or hit.end_line < hit.line:
+        if hit.line not in lines or hit.end_line not in lines or not 1 <= hit.line <= hit.end_line:
             report.dropped["off_the_change"] = report.dropped.get("off_the_change", 0) + 1
             continue
         key = (hit.path, hit.line, hit.rule.cwe or hit.rule.id)

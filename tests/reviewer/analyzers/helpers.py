@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from index.languages import language_for
@@ -12,10 +13,10 @@ from tests.conftest import git, make_repo, write_files
 EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "java": "java"}
 
 
-def inputs_from_change(root: Path, before: dict[str, str], after: dict[str, str | None]) -> list[AnalyzerInput]:
+def inputs_from_change(root: Path, before: Mapping[str, str], after: Mapping[str, str | None]) -> list[AnalyzerInput]:
     """Commit ``before``, write ``after`` into the working tree (None deletes a file), and build one
     input per changed file from ``git diff`` against HEAD."""
-    make_repo(root, before or {".keep": ""})
+    make_repo(root, dict(before) or {".keep": ""})
     write_files(root, {k: v for k, v in after.items() if v is not None})
     for rel, text in after.items():
         if text is None:
