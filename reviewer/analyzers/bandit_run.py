@@ -53,7 +53,7 @@ def run_bandit(inputs: Sequence[AnalyzerInput]) -> tuple[list[Hit], int, list[st
         for n, item in enumerate(todo):
             # bandit reads files; a numbered name keeps hostile paths out of the file system.
             path = Path(tmp) / f"f{n}.py"
-            path.write_text(item.new_text, encoding="utf-8", errors="surrogatepass")
+            path.write_text(changed_region(item.new_text, item.added), encoding="utf-8", errors="surrogatepass")
             by_file[str(path)] = item
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -76,6 +76,58 @@ def run_bandit(inputs: Sequence[AnalyzerInput]) -> tuple[list[Hit], int, list[st
                 continue
             hits.append(_hit(found, issue, span))
     return hits, dropped, notes
+
+
+_REGION_LINES = 60
+_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
+_DESCEND = frozenset({"class_definition", "function_definition", "decorated_definition"})
+
+
+def changed_region(text: str, added: frozenset[int]) -> str:
+    """The file with every statement that does not touch a changed line blanked out, line numbers
+    kept. bandit visits the whole tree it is given; a 3-line change in a 2,000-line module should cost
+    the statements it touches. Module-level imports stay (bandit resolves aliases from them), and a
+    class or function longer than ``_REGION_LINES`` keeps its header and only the touched statements
+    of its body. tree-sitter (through ast-grep) finds the statements: it is ~10x faster than ``ast``."""
+    from ast_grep_py import SgRoot
+
+    keep: set[int] = set()
+
+    def lines(node: Any) -> tuple[int, int]:
+        rng = node.range()
+        return rng.start.line + 1, rng.end.line + 1
+
+    def visit(nodes: list[Any], top: bool) -> None:
+        for node in nodes:
+            if not node.is_named():
+                continue
+            start, end = lines(node)
+            touched = any(start <= n <= end for n in added)
+            if top and node.kind() in _IMPORTS:
+                keep.update(range(start, end + 1))
+            elif not touched:
+                continue
+            elif node.kind() in _DESCEND and end - start > _REGION_LINES and (body := _body(node)) is not None:
+                statements = [c for c in body.children() if c.is_named() and c.kind() != "comment"]
+                header_end = (lines(statements[0])[0] - 1) if statements else end
+                inner = [c for c in statements if any(lines(c)[0] <= n <= lines(c)[1] for n in added)]
+                # A header with no statement kept would not parse: keep the whole node then.
+                if not inner or header_end < start or any(start <= n <= header_end for n in added):
+                    keep.update(range(start, end + 1))
+                else:
+                    keep.update(range(start, header_end + 1))
+                    visit(inner, False)
+            else:
+                keep.update(range(start, end + 1))
+
+    visit(SgRoot(text, "python").root().children(), True)
+    return "\n".join(ln if n in keep else "" for n, ln in enumerate(text.split("\n"), 1))
+
+
+def _body(node: Any) -> Any:
+    if node.kind() == "decorated_definition":
+        node = node.field("definition")
+    return node.field("body") if node is not None else None
 
 
 def _hit(item: AnalyzerInput, issue: Any, span: tuple[int, int]) -> Hit:

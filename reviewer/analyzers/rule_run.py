@@ -37,8 +37,12 @@ def run_rules(item: AnalyzerInput, rules: Sequence[Rule]) -> tuple[list[Hit], in
     hits: list[Hit] = []
     dropped = 0
     if item.added:
+        regions = _regions(new_root, item.added)
+        text = "\n".join(r.text() for r in regions)
         for rule in added_rules:
-            for node in _find(new_root, rule):
+            if rule.needle is not None and not rule.needle.search(text):
+                continue
+            for node in _find_in(regions, rule):
                 span = anchor_span(*_lines(_focus(node, rule)), item.added)
                 if span is None:
                     dropped += 1
@@ -58,12 +62,20 @@ def _removed(item: AnalyzerInput, rules: Sequence[Rule], new_root: SgNode) -> tu
     from ast_grep_py import SgRoot
 
     old_lines, anchor_of = rebuilt
+    removed_text = "\n".join(line for r in item.removals for line in r.old_lines)
+    rules = [r for r in rules if r.needle is None or r.needle.search(removed_text)]
+    if not rules:
+        return [], 0
     old_root = SgRoot("\n".join(old_lines) + "\n", item.language).root()
+    old_regions = _regions(old_root, frozenset(anchor_of))
+    near = frozenset(n for r in item.removals
+                     for n in range(r.anchor_line - len(r.old_lines) - 3, r.anchor_line + len(r.old_lines) + 4))
+    new_regions = _regions(new_root, item.added & near)
     hits: list[Hit] = []
     dropped = 0
     for rule in rules:
         still_there: set[tuple[int, str]] | None = None
-        for node in _find(old_root, rule):
+        for node in _find_in(old_regions, rule):
             focus = _focus(node, rule)
             start, _end = _lines(focus)
             if start not in anchor_of or _deleted_whole(node, rule, anchor_of, item.added):
@@ -72,7 +84,7 @@ def _removed(item: AnalyzerInput, rules: Sequence[Rule], new_root: SgNode) -> tu
             anchor = anchor_of[start]
             if still_there is None:
                 still_there = {(_lines(_focus(n, rule))[0], _norm(_focus(n, rule).text()))
-                               for n in _find(new_root, rule)}
+                               for n in _find_in(new_regions, rule)}
             if _kept_nearby(_norm(focus.text()), anchor, still_there, item):
                 continue
             hits.append(_hit(item, rule, (anchor, anchor)))
@@ -97,10 +109,37 @@ def _deleted_whole(node: SgNode, rule: Rule, removed: dict[int, int], added: fro
     return False
 
 
-def _find(root: SgNode, rule: Rule) -> list[SgNode]:
+# A node longer than this is searched child by child, so a one-line change in a 2,000-line class
+# costs the search of the methods it touches, not of the whole class.
+_REGION_LINES = 60
+
+
+def _regions(root: SgNode, lines: frozenset[int]) -> list[SgNode]:
+    """The smallest whole statements (down to ``_REGION_LINES``) that overlap ``lines``: rules
+    search these, not the whole file. Relational rules still see ancestors (``inside``)."""
+    if not lines:
+        return []
+    out: list[SgNode] = []
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        start, end = _lines(node)
+        if not any(start <= n <= end for n in lines):
+            continue
+        children = node.children()
+        if node is root or (end - start > _REGION_LINES and children):
+            todo.extend(children)
+        else:
+            out.append(node)
+    return out
+
+
+def _find_in(regions: list[SgNode], rule: Rule) -> list[SgNode]:
     config: Any = rule.config
-    result: list[SgNode] = root.find_all(config)
-    return result
+    found: list[SgNode] = []
+    for region in regions:
+        found.extend(region.find_all(config))  # the region itself included
+    return found
 
 
 def _focus(node: SgNode, rule: Rule) -> SgNode:

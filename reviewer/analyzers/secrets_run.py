@@ -36,36 +36,50 @@ def run_secrets(inputs: Sequence[AnalyzerInput]) -> list[Hit]:
     if not todo:
         return []
     from detect_secrets.core import scan
-    from detect_secrets.settings import get_plugins, get_settings, transient_settings
     from detect_secrets.util.code_snippet import get_code_snippet
 
     hits: list[Hit] = []
-    with transient_settings({"plugins_used": [{"name": name} for name in PLUGINS]}):
-        settings = get_settings()
-        settings.filters.pop(_VERIFY_FILTER, None)  # belt and braces: never verify a secret
-        plugins = get_plugins()
-        for item in todo:
-            lines = split_lines(item.new_text)
-            for n in sorted(item.added):
-                if n > len(lines) or not lines[n - 1].strip() or len(lines[n - 1]) > MAX_LINE:
-                    continue
-                line = lines[n - 1].rstrip()
-                context = get_code_snippet(lines=lines, line_number=n)
-                if scan._is_filtered_out(required_filter_parameters=["line"], filename=item.path,
-                                         line=line, context=context):
-                    continue
-                seen: set[str] = set()
-                for plugin in plugins:
-                    for secret in scan._scan_line(plugin=plugin, filename=item.path, line=line,
-                                                  line_number=n, context=context):
-                        value = secret.secret_value or ""
-                        if not value or value in seen or scan._is_filtered_out(
-                                required_filter_parameters=["context"], filename=item.path, secret=value,
-                                plugin=plugin, line=line, context=context):
-                            continue
-                        seen.add(value)
-                        hits.append(_hit(item, n, plugin, secret.type, value))
+    plugins = _plugins()
+    for item in todo:
+        lines = split_lines(item.new_text)
+        for n in sorted(item.added):
+            if n > len(lines) or not lines[n - 1].strip() or len(lines[n - 1]) > MAX_LINE:
+                continue
+            line = lines[n - 1].rstrip()
+            context = get_code_snippet(lines=lines, line_number=n)
+            if scan._is_filtered_out(required_filter_parameters=["line"], filename=item.path,
+                                     line=line, context=context):
+                continue
+            seen: set[str] = set()
+            for plugin in plugins:
+                for secret in scan._scan_line(plugin=plugin, filename=item.path, line=line,
+                                              line_number=n, context=context):
+                    value = secret.secret_value or ""
+                    if not value or value in seen or scan._is_filtered_out(
+                            required_filter_parameters=["context"], filename=item.path, secret=value,
+                            plugin=plugin, line=line, context=context):
+                        continue
+                    seen.add(value)
+                    hits.append(_hit(item, n, plugin, secret.type, value))
     return hits
+
+
+_CONFIGURED: list[Any] = []
+
+
+def _plugins() -> list[Any]:
+    """Configure detect-secrets' process-wide settings once: its ``transient_settings`` re-imports
+    every filter and plugin module on entry and exit, which costs more than the scan itself."""
+    from detect_secrets.settings import get_plugins, get_settings
+
+    settings = get_settings()
+    if not _CONFIGURED or set(settings.plugins) != set(PLUGINS):
+        settings.plugins.clear()
+        settings.configure_plugins([{"name": name} for name in PLUGINS])
+        _CONFIGURED[:] = [True]
+    settings.filters.pop(_VERIFY_FILTER, None)  # belt and braces: never verify a secret online
+    plugins: list[Any] = get_plugins()
+    return plugins
 
 
 def _hit(item: AnalyzerInput, line: int, plugin: Any, kind: str, value: str) -> Hit:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from reviewer.analyzers import AnalyzerOptions, AnalyzerReport, load_rules, run_analyzers
-from reviewer.analyzers.rules import Rule
+from reviewer.analyzers.rules import Rule, builtin_rules_dir, load_file
 from tests.reviewer.analyzers.helpers import EXTENSIONS, inputs_from_change
 
 CASES = Path(__file__).parent / "rule_cases"
@@ -74,6 +74,13 @@ def test_rule_cases(rule: Rule, pack_run: tuple[AnalyzerReport, set[str]]) -> No
                     assert hits, f"{rule.id} misses its positive case {rel}"
                 else:
                     assert not hits, f"{rule.id} fires on its negative case {rel}: {hits}"
+
+
+def test_every_builtin_rule_file_compiles_for_each_of_its_languages() -> None:
+    # load_rules skips this check for the built-in pack to save start-up time; this test is the check.
+    files = sorted(builtin_rules_dir().rglob("*.yml"))
+    assert len(files) >= 8
+    assert sum(len(load_file(f, validate=True)) for f in files) == len(RULES)
 
 
 def test_case_files_name_existing_rules() -> None:
