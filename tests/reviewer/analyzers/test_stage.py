@@ -225,3 +225,45 @@ def test_javascript_rules_run_on_typescript(tmp_path: Path, lang: str, ext: str)
     assert inputs[0].language == lang
     report = run_analyzers(inputs, AnalyzerOptions(bandit=False, secrets=False))
     assert [f.source for f in report.findings] == ["rule:js.tls-reject-unauthorized"]
+
+
+def _module(n_methods: int) -> str:
+    parts = ["import subprocess as sp", "", "", "class Big:", '    """A class longer than a search region."""', ""]
+    for k in range(n_methods):
+        parts += [f"    def m{k}(self, cmd):", f"        # step {k}", f"        x = {k}",
+                  "        return sp.call(cmd, shell=True)", ""]
+    return "\n".join(parts) + "\n"
+
+
+def test_bandit_sees_only_the_touched_statements_with_line_numbers_kept() -> None:
+    from reviewer.analyzers.bandit_run import changed_region
+
+    text = _module(40)
+    lines = text.split("\n")
+    for changed in range(1, len(lines), 3):
+        region = changed_region(text, frozenset({changed}))
+        compile(region, "region.py", "exec")  # always valid Python
+        assert region.count("\n") == text.count("\n")
+        if lines[changed - 1].strip():
+            assert region.split("\n")[changed - 1] == lines[changed - 1]
+    # A change inside one method keeps that method and the imports, not the other 39 methods.
+    method_line = lines.index("    def m20(self, cmd):") + 3
+    kept = [ln for ln in changed_region(text, frozenset({method_line})).split("\n") if ln.strip()]
+    assert "import subprocess as sp" in kept and "    def m20(self, cmd):" in kept
+    assert "    def m3(self, cmd):" not in kept
+
+
+def test_only_the_changed_shell_call_of_a_big_class_is_reported(tmp_path: Path) -> None:
+    before = _module(40)
+    after = before.replace("        x = 20\n", "        x = 21\n")
+    (item,) = inputs_from_change(tmp_path, {"big.py": before}, {"big.py": after})
+    report = run_analyzers([item], AnalyzerOptions(secrets=False))
+    # x = 21 is the only changed line; the shell=True calls are unchanged lines, and stay unreported.
+    assert report.findings == []
+    after = before.replace("        return sp.call(cmd, shell=True)\n        \n", "").replace(
+        "        x = 20\n        return sp.call(cmd, shell=True)\n",
+        "        x = 20\n        return sp.call(cmd + ' --all', shell=True)\n")
+    (item,) = inputs_from_change(tmp_path / "second", {"big.py": before}, {"big.py": after})
+    report = run_analyzers([item], AnalyzerOptions(secrets=False))
+    assert {f.line for f in report.findings} == set(item.added)
+    assert report.counts.get("bandit", 0) >= 1 and report.counts.get("rules", 0) >= 1
