@@ -15,7 +15,7 @@ from reviewer.analyzers.records import (
     RuleInfo,
 )
 from reviewer.analyzers.rules import Rule, load_rules
-from reviewer.analyzers.stage import available_analyzers, options_from_config, run_analyzers
+from reviewer.analyzers.stage import available_analyzers, options_from_config, run_analyzers, stage_fingerprint
 
 __all__ = [
     "AnalyzerInput",
@@ -30,4 +30,5 @@ __all__ = [
     "load_rules",
     "options_from_config",
     "run_analyzers",
+    "stage_fingerprint",
 ]

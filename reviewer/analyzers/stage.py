@@ -7,6 +7,8 @@ points at a line the diff adds or changes, or at a removal point.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,7 +20,7 @@ from reviewer.analyzers.bandit_run import run_bandit
 from reviewer.analyzers.lines import split_lines
 from reviewer.analyzers.records import AnalyzerInput, AnalyzerOptions, AnalyzerReport, Hint, Hit
 from reviewer.analyzers.rule_run import run_rules
-from reviewer.analyzers.rules import load_rules
+from reviewer.analyzers.rules import builtin_rules_dir, load_rules
 from reviewer.analyzers.secrets_run import run_secrets
 from reviewer.config import Config
 from reviewer.findings import SEVERITY_ORDER, Finding
@@ -45,6 +47,23 @@ def available_analyzers(options: AnalyzerOptions | None = None) -> dict[str, str
             except metadata.PackageNotFoundError:
                 out[name] = "ok"
     return out
+
+
+def stage_fingerprint(options: AnalyzerOptions | None = None) -> str:
+    """A digest of everything that decides the stage's output besides the diff: which analyzers
+    run and their versions, and the bytes of every rule file (built-in and the user's). The hook's
+    cache key includes it, so an edited rule invalidates a cached answer and nothing else does."""
+    options = options or AnalyzerOptions()
+    digest = hashlib.sha256(b"analyzers-v1")
+    digest.update(json.dumps(available_analyzers(options), sort_keys=True).encode())
+    folders = [builtin_rules_dir()] + ([options.rules_dir] if options.rules_dir and options.rules else [])
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".yml", ".yaml") and path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
 
 
 def options_from_config(config: Config, root: Path | None) -> AnalyzerOptions:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.analyzers import AnalyzerOptions, load_rules, options_from_config, run_analyzers
+from reviewer.analyzers import AnalyzerOptions, load_rules, options_from_config, run_analyzers, stage_fingerprint
 from reviewer.config import load_config
 from reviewer.errors import ConfigError
 from tests.conftest import write_files
@@ -72,6 +72,19 @@ def test_a_bad_rule_file_is_a_config_error_naming_the_file(tmp_path: Path, text:
 def test_a_missing_rules_dir_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a folder"):
         run_analyzers([], AnalyzerOptions(rules_dir=tmp_path / "nope"))
+
+
+def test_the_stage_fingerprint_changes_with_a_rule_file_and_nothing_else(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    write_files(folder, {"r.yml": USER_RULE, "notes.txt": "not a rule"})
+    options = AnalyzerOptions(rules_dir=folder)
+    first = stage_fingerprint(options)
+    assert stage_fingerprint(options) == first
+    write_files(folder, {"notes.txt": "still not a rule"})
+    assert stage_fingerprint(options) == first
+    write_files(folder, {"r.yml": USER_RULE.replace("severity: medium", "severity: high")})
+    assert stage_fingerprint(options) != first
+    assert stage_fingerprint(AnalyzerOptions(bandit=False, rules_dir=folder)) != stage_fingerprint(options)
 
 
 def test_an_edited_rule_file_is_reloaded(tmp_path: Path) -> None:
