@@ -65,6 +65,9 @@ class Config:
     allow_remote_host: bool = False
     ignore: tuple[str, ...] = ()
     baseline: str | None = None
+    # --- analyzers (reviewer/analyzers) ---
+    analyzers: bool = True  # false: no bandit, secrets or rule pack
+    rules_dir: str | None = None  # a folder of the user's own rules, relative to the repository root
     # Where each non-default value came from: key -> "pyproject.toml", "env LOCALREVIEW_X", "flag --x".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
