@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reviewer.findings import Finding
+from reviewer.findings.model import Finding
 
 ANALYZERS = ("bandit", "secrets", "rules")
 

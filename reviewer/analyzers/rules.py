@@ -38,7 +38,8 @@ import yaml
 
 from reviewer.analyzers.records import RuleInfo
 from reviewer.errors import ConfigError
-from reviewer.findings import CATEGORIES, normalize_cwe
+from reviewer.findings.model import CATEGORIES
+from reviewer.findings.validate import normalize_cwe
 
 SEVERITIES = ("low", "medium", "high", "critical")
 # index.languages names that ast-grep-py parses under the same name.

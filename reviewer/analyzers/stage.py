@@ -23,7 +23,7 @@ from reviewer.analyzers.rule_run import run_rules
 from reviewer.analyzers.rules import builtin_rules_dir, load_rules
 from reviewer.analyzers.secrets_run import run_secrets
 from reviewer.config import Config
-from reviewer.findings import SEVERITY_ORDER, Finding
+from reviewer.findings.model import SEVERITY_ORDER, Finding
 
 _PACKAGES = {"bandit": ("bandit", "bandit"), "secrets": ("detect_secrets", "detect-secrets"),
              "rules": ("ast_grep_py", "ast-grep-py")}
