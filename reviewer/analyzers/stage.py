@@ -17,12 +17,12 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from reviewer.analyzers.bandit_run import run_bandit
-from reviewer.analyzers.lines import split_lines
 from reviewer.analyzers.records import AnalyzerInput, AnalyzerOptions, AnalyzerReport, Hint, Hit
 from reviewer.analyzers.rule_run import run_rules
 from reviewer.analyzers.rules import builtin_rules_dir, load_rules
 from reviewer.analyzers.secrets_run import run_secrets
 from reviewer.config import Config
+from reviewer.diff.records import text_lines
 from reviewer.findings.model import SEVERITY_ORDER, Finding
 
 _PACKAGES = {"bandit": ("bandit", "bandit"), "secrets": ("detect_secrets", "detect-secrets"),
@@ -113,7 +113,7 @@ def run_analyzers(inputs: Sequence[AnalyzerInput], options: AnalyzerOptions | No
 def _clean(item: AnalyzerInput) -> AnalyzerInput:
     """Only lines that exist in the new text count as changed lines or anchors: a caller's
     off-by-one must not let a finding point past the end of a file (or wrap around to it)."""
-    total = max(len(split_lines(item.new_text)), 1)
+    total = max(len(text_lines(item.new_text)), 1)
     added = frozenset(n for n in item.added if isinstance(n, int) and 1 <= n <= total)
     removals = tuple(r for r in item.removals if 1 <= r.anchor_line <= total)
     if added == item.added and removals == item.removals:
@@ -125,6 +125,8 @@ def _collect(report: AnalyzerReport, hits: list[Hit], inputs: Sequence[AnalyzerI
     allowed = {item.path: item.added | item.anchors for item in inputs}
     best: dict[tuple[str, int, str], Hit] = {}
     for hit in hits:
+        if hit.secret:
+            report.secrets.setdefault((hit.path, hit.line), []).append(hit.secret)
         name = hit.source.split(":", 1)[0].replace("rule", "rules")
         report.counts[name] = report.counts.get(name, 0) + 1
         lines = allowed.get(hit.path, frozenset())

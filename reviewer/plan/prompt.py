@@ -16,7 +16,7 @@ from importlib import resources
 
 import jinja2
 
-from reviewer.diff.records import Hunk
+from reviewer.diff.records import Hunk, removal_runs
 
 MAX_FINDINGS = 20
 
@@ -33,6 +33,11 @@ class DiffPart:
     @property
     def added(self) -> frozenset[int]:
         return frozenset(n for h in self.hunks for n in h.added_lines)
+
+    @property
+    def anchors(self) -> frozenset[int]:
+        """New-side lines where lines were removed: a finding about a removed guard points there."""
+        return frozenset(anchor for h in self.hunks for anchor, _run in removal_runs(h))
 
     @property
     def text(self) -> str:
@@ -91,13 +96,26 @@ def nonce_for(files: Sequence[DiffPart], context: Sequence[ContextText]) -> str:
     return h.hexdigest()[:12]
 
 
-def render(files: Sequence[DiffPart], context: Sequence[ContextText]) -> tuple[str, str]:
+@dataclass(frozen=True)
+class HintText:
+    """An analyzer's hit as the prompt shows it: untrusted data, like the code."""
+
+    path: str
+    line: int
+    rule: str
+    cwe: str | None
+    message: str
+
+
+def render(files: Sequence[DiffPart], context: Sequence[ContextText],
+           hints: Sequence[HintText] = ()) -> tuple[str, str]:
     """(system prompt, user prompt) for one batch."""
     env = _env()
     system = env.get_template("system.j2").render().strip()
     user = env.get_template("review.j2").render(
         files=[{"path": f.path, "old_path": f.old_path, "status": f.status, "text": f.text} for f in files],
         context=[c.__dict__ for c in context],
+        hints=[h.__dict__ for h in hints],
         paths=[f.path for f in files],
         nonce=nonce_for(files, context),
         max_findings=MAX_FINDINGS,
