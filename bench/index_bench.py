@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(repo: BenchRepo, args: argparse.Namespace, bench_started: float) -> int:
     from index.embed import SentenceTransformerEmbedder
-    from index.indexer import EMBED_GROUP, Indexer, index_dir
+    from index.indexer import EMBED_GROUP, Indexer
+    from index.paths import index_dir
     from reviewer.config import Config
 
     config = Config()

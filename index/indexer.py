@@ -10,7 +10,6 @@ hash), so nothing already embedded is embedded again — also across branch swit
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +21,14 @@ from filelock import FileLock, Timeout
 from index.chunk import analyze_file
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.model import Chunk, FileAnalysis
+from index.paths import index_dir
 from index.state import State
 from index.store import VectorStore
 from index.walk import Skip, SourceFile, git_root, walk
+from reviewer import git
 from reviewer.config import Config
-from reviewer.errors import IndexBusy, IndexUnreadable
+from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
-INDEX_DIR = ".localreview"
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
 WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
 
@@ -65,9 +65,6 @@ class IndexStats:
         }
 
 
-def index_dir(root: Path) -> Path:
-    return root / INDEX_DIR
-
 
 def ensure_index_dir(root: Path) -> Path:
     d = index_dir(root)
@@ -84,10 +81,8 @@ def collection_name(root: Path, store_url: str | None) -> str:
     root commit so every clone of it agrees on the name."""
     if not store_url:
         return "localreview"
-    proc = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True, check=False
-    )
-    roots = sorted(proc.stdout.split())
+    proc = git.run(root, "rev-list", "--max-parents=0", "HEAD")
+    roots = sorted(proc.stdout.decode().split())
     key = roots[0][:16] if roots else "empty"
     return f"localreview-{key}"
 
@@ -161,9 +156,7 @@ class Indexer:
                 (d / name).unlink(missing_ok=True)
         try:
             return State(d / "state.sqlite")
-        except IndexUnreadable as exc:
-            if "schema version" not in exc.message:
-                raise
+        except SchemaMismatch:
             stats.notes.append("the index was written by another version of localreview: rebuilding it")
             for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
                 (d / name).unlink(missing_ok=True)

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from index.chunk import module_path
 from index.languages import language_for
 from index.model import Definition, FileAnalysis
 from index.scopes import BUILTINS, LOCALS_QUERY, FileScopes, Import
+from index.tags import module_path
 
 CLASS_KINDS = frozenset({"class", "interface", "struct", "type", "enum", "trait"})
 MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it

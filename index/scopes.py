@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
-from index.chunk import module_path
 from index.languages import get_language, get_parser
+from index.tags import module_path
 
 # grammar → locals query file
 LOCALS_QUERY = {"python": "python", "typescript": "typescript", "tsx": "typescript",

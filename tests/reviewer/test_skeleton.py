@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from reviewer.packing import Packed, unused_note
-from reviewer.tokens import EstimateCounter
+from reviewer.plan.packing import Packed, unused_note
+from reviewer.plan.tokens import EstimateCounter
 from tests.conftest import make_repo
 from tests.reviewer.test_plan import plan_for
 
