@@ -24,6 +24,7 @@ ENCLOSING_SHARE = 0.05
 ENCLOSING_TOTAL = 0.3  # of the room, for all enclosing definitions together: the rest is for what they use
 MIN_ENCLOSING = 150  # an enclosing definition always gets this much: its header and changed region
 OUTLINE_TOKENS = 150
+OUTLINE_MIN_ROOM = 0  # outlines in every window: at 2k they are the cheapest way to show a big changed file
 MIN_SHARE = 200
 MAX_CANDIDATES = 80
 # Candidates scoring below this are not worth a model's attention: a 7B model takes what it is
@@ -166,6 +167,9 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
     for c in [c for c in ranked if c.reason != "enclosing"][:MAX_CANDIDATES]:
         if c.score < MIN_SCORE:
             left_out["scored too low to be worth the tokens"] += 1
+            continue
+        if c.reason == "outline" and room < OUTLINE_MIN_ROOM:
+            left_out["outline skipped in a small window"] += 1
             continue
         p = materializer.piece(c, share, room - spent - marker, used)
         if p is None:

@@ -49,7 +49,7 @@ MAX_ITEM_SHARE = 0.35  # no single context item may take more of the window than
 
 
 SIMILAR_PER_CHUNK = 3
-SLACK_SHARE = 0.015
+SLACK_SHARE = 0.01
 
 
 class Planner:
@@ -231,15 +231,23 @@ class Planner:
     def _packed(self, parts: Sequence[DiffPart], cands: list[Candidate], room: int,
                 spans: dict[str, list[tuple[int, int]]], used: frozenset[str]) -> Batch:
         materializer = Materializer(self.text_of, self.symbols_of, self.counter.count, self._trimmed)
-        # Slack for what per-item counts miss (headers of blocks), so that _fit need not drop a
-        # whole item at the end.
-        room -= int(self.config.num_ctx * SLACK_SHARE)
+        # The context section's own header is counted once, plus slack for what per-item counts
+        # miss, so that _fit need not drop a whole item at the end.
+        room -= self._context_header() + int(self.config.num_ctx * SLACK_SHARE)
         packed = pack(rank(cands), materializer, room, MARKER_TOKENS, spans, used)
         note = unused_note(packed, room)
         if note is not None:
             self.notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
         return self._fit(parts, [ContextItem(p.path, p.start_line, p.end_line, p.symbol, p.reason, p.tokens,
                                              p.text, p.form) for p in packed.pieces])
+
+    def _context_header(self) -> int:
+        """Tokens the template adds once context is present, beyond one item's markers."""
+        if not hasattr(self, "_header_tokens"):
+            empty = self.counter.count_chat(*render([], []))
+            one = self.counter.count_chat(*render([], [ContextText("p", 1, 1, "s", "r", "")]))
+            self._header_tokens = max(0, one - empty - MARKER_TOKENS)
+        return self._header_tokens
 
     def _trimmed(self, c: Candidate, max_tokens: int) -> Piece | None:
         item = self._materialize(c, max_tokens)
