@@ -205,3 +205,16 @@ def unused_note(packed: Packed, room: int) -> str | None:
         return None
     why = "; ".join(f"{n} {reason}" for reason, n in packed.left_out.most_common())
     return f"{unused} of {room} context tokens left unused while candidates remained: {why}"
+
+
+def shorten(text: str, max_tokens: int, count: Callable[[str], int]) -> tuple[str, int | None] | None:
+    """``text`` (numbered lines) without its last lines, within ``max_tokens``: (text, number of
+    its new last line, None when that line is a gap). None when less than half would be left."""
+    lines = text.split("\n")
+    keep = len(lines)
+    while keep > 1 and count("\n".join(lines[:keep])) > max_tokens:
+        keep -= 1
+    if keep < max(1, len(lines) // 2) or count("\n".join(lines[:keep])) > max_tokens:
+        return None
+    head = lines[keep - 1].split(maxsplit=1)
+    return "\n".join(lines[:keep]), int(head[0]) if head and head[0].isdigit() else None

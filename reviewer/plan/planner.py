@@ -4,6 +4,7 @@ token cost. ``--dry-run`` prints it; the review sends it. Building it loads no l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from reviewer.plan.candidates import (
     rank,
 )
 from reviewer.plan.classify import classify
-from reviewer.plan.packing import Materializer, Piece, pack, unused_note
+from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
 from reviewer.plan.review_order import order_for_review
@@ -263,7 +264,14 @@ class Planner:
             tokens = self.counter.count_chat(system, user)
             if tokens <= limit or not chosen:
                 return Batch(tuple(parts), tuple(chosen), system, user, tokens)
-            chosen = chosen[:-1]
+            last = chosen[-1]
+            cut = shorten(last.text, last.tokens - (tokens - limit) - 8, self.counter.count)
+            if cut is None:
+                chosen = chosen[:-1]
+            else:  # a few tokens over: the last item loses its last lines, not its place
+                text, end = cut
+                chosen = [*chosen[:-1], dataclasses.replace(last, text=text, end_line=end or last.end_line,
+                                                            tokens=self.counter.count(text))]
 
     def _materialize(self, c: Candidate, max_tokens: int) -> ContextItem | None:
         """The candidate's text from the file's current content, trimmed around its focus."""
