@@ -80,3 +80,15 @@ def test_unused_room_is_explained_only_when_candidates_remain() -> None:
     assert note is not None and "900 of 1000" in note and "3 scored too low" in note
     assert unused_note(Packed([], 100, Counter()), 1000) is None
     assert unused_note(Packed([], 800, left), 1000) is None
+
+
+def test_an_item_a_few_tokens_over_loses_its_last_lines() -> None:
+    from reviewer.plan.packing import shorten
+    from reviewer.plan.prompt import number_lines
+
+    count = EstimateCounter().count
+    text = number_lines([f"x{i} = {i} * {i}" for i in range(20)], 10)
+    cut = shorten(text, count(text) - 10, count)
+    assert cut is not None and cut[1] is not None and 20 <= cut[1] < 29
+    assert cut[0].endswith(f"x{cut[1] - 10} = {cut[1] - 10} * {cut[1] - 10}") and count(cut[0]) <= count(text) - 10
+    assert shorten(text, count(text) // 4, count) is None  # most of it would go: drop it instead
