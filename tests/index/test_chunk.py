@@ -1078,7 +1078,11 @@ def test_every_tag_query_compiles_and_each_file_alone(lang: str) -> None:
 
 
 def test_every_query_file_belongs_to_a_language() -> None:
+    from index.scopes import LOCALS_QUERY, locals_query
+
     used = {f"{name}-tags.scm" for spec in LANGUAGES.values() for name in spec.query_files}
+    used |= {f"{name}-locals.scm" for name in LOCALS_QUERY.values()}
+    assert all(locals_query(lang) is not None for lang in LOCALS_QUERY)  # each compiles for its grammar
     shipped = {p.name for p in importlib.resources.files("index.queries").iterdir() if p.name.endswith(".scm")}
     assert shipped == used
     assert set(SAMPLES) == set(LANGUAGES) == set(DIALECTS)
