@@ -26,11 +26,10 @@ from index.scopes import BUILTINS, LOCALS_QUERY, FileScopes, Import
 from index.tags import module_path
 
 CLASS_KINDS = frozenset({"class", "interface", "struct", "type", "enum", "trait"})
-MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
 MAX_DEPTH = 6
 _TS_EXTS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
-_NAMES = frozenset({"identifier", "type_identifier", "package_identifier"})
-_ATTRS = {"attribute": ("object", "attribute"), "member_expression": ("object", "property"),
+NAMES = frozenset({"identifier", "type_identifier", "package_identifier"})
+ATTRS = {"attribute": ("object", "attribute"), "member_expression": ("object", "property"),
           "selector_expression": ("operand", "field"), "qualified_type": ("package", "name"),
           "nested_type_identifier": ("module", "name")}
 _CALLS = {"call": "function", "call_expression": "function", "new_expression": "constructor",
@@ -42,8 +41,6 @@ _LITERALS = frozenset({"string", "integer", "float", "list", "dictionary", "set"
                        "set_comprehension", "number", "template_string", "array", "object",
                        "interpreted_string_literal", "raw_string_literal", "int_literal", "float_literal",
                        "rune_literal", "binary_operator", "comparison_operator", "boolean_operator"})
-_SKIP = frozenset({"import_statement", "import_from_statement", "future_import_statement",
-                   "import_declaration", "export_clause", "comment", "string", "package_clause"})
 
 
 @dataclass(frozen=True)
@@ -65,17 +62,6 @@ class Result:
     values: list[Value] = field(default_factory=list)
     known: bool = False  # True: resolved for sure, possibly to nothing in the repository
     local: bool = False
-
-
-@dataclass(frozen=True)
-class Use:
-    """A definition a changed line uses, with how sure the resolution is (1.0: followed the
-    language's rules; lower: matched by a specific name)."""
-
-    definition: Definition
-    line: int
-    confidence: float
-    how: str
 
 
 def handles(lang: str) -> bool:
@@ -298,22 +284,22 @@ class Resolver:
         t = node.type
         if depth > MAX_DEPTH:
             return Result()
-        if t in _NAMES:
-            return self.resolve_name(fs, _text(node), node, depth)
+        if t in NAMES:
+            return self.resolve_name(fs, node_text(node), node, depth)
         if t == "this":
             cls = fs.enclosing_class(node)
             d = self.class_of(fs, cls) if cls is not None else None
             return Result([Instance(d)] if d else [], True, True)
-        if t in _ATTRS:
-            obj, attr = (node.child_by_field_name(f) for f in _ATTRS[t])
+        if t in ATTRS:
+            obj, attr = (node.child_by_field_name(f) for f in ATTRS[t])
             if obj is None or attr is None:
                 return Result()
-            return self.attribute(self.resolve(fs, obj, depth + 1), _text(attr), depth)
+            return self.attribute(self.resolve(fs, obj, depth + 1), node_text(attr), depth)
         if t in _CALLS:
             fn = node.child_by_field_name(_CALLS[t])
             if fn is None:
                 return Result()
-            if fs.lang == "python" and fn.type == "identifier" and _text(fn) == "super":
+            if fs.lang == "python" and fn.type == "identifier" and node_text(fn) == "super":
                 return self._super(fs, node, depth)
             r = self.resolve(fs, fn, depth + 1)
             made: list[Value] = [Instance(v) for v in r.values if isinstance(v, Definition) and v.kind in CLASS_KINDS]
@@ -346,70 +332,11 @@ class Resolver:
                 out += self.member(v, name, depth + 1)
         return Result(out, True)
 
-    # --- what a change uses ------------------------------------------------------------------------------
-    def uses(self, path: str, lines: Iterable[int]) -> list[Use]:
-        fs = self.scopes_of(path)
-        if fs is None:
-            return []
-        wanted = set(lines)
-        out: list[Use] = []
-        for imp in fs.imports.values():
-            if imp.line in wanted:
-                for v in self.follow(imp, 0, path):
-                    if isinstance(v, Definition):
-                        out.append(Use(v, imp.line, 1.0, "import"))
-        if not wanted:
-            return out
-        lo, hi = min(wanted) - 1, max(wanted) - 1
-        stack = [fs.root]
-        while stack:
-            n = stack.pop()
-            if n.end_point.row < lo or n.start_point.row > hi or n.type in _SKIP:
-                continue
-            stack.extend(n.named_children)
-            if n.start_point.row + 1 not in wanted or not _is_use(n):
-                continue
-            out += self._use(fs, n)
-        return out
-
-    def _use(self, fs: FileScopes, n: Node) -> list[Use]:
-        line = n.start_point.row + 1
-        r = self.resolve(fs, n)
-        defs = [v for v in r.values if isinstance(v, Definition)]
-        if defs:
-            how = "scope" if n.type in _NAMES else "attribute"
-            return [Use(d, line, 1.0, how) for d in defs]
-        if r.known or (r.local and n.type in _NAMES):
-            return []
-        if n.type in _NAMES:
-            name, confidence, methods = _text(n), 0.5, False
-        else:
-            attr = n.child_by_field_name(_ATTRS[n.type][1])
-            if attr is None:
-                return []
-            name, confidence, methods = _text(attr), 0.35, True
-        found = [d for d in self.definitions_named(name) if methods or d.kind != "method"]
-        if not found or len(found) > MAX_BY_NAME:
-            return []
-        return [Use(d, line, confidence, "by name") for d in found]
-
-
-def _is_use(n: Node) -> bool:
-    if n.type not in _NAMES and n.type not in _ATTRS:
-        return False
-    p = n.parent
-    if p is None:
-        return True
-    if p.type in _ATTRS and p.child_by_field_name(_ATTRS[p.type][1]) == n:
-        return False  # the attribute's name: the whole attribute is the use
-    # a definition's or a keyword argument's own name is no use
-    return not (p.child_by_field_name("name") == n and p.type not in _ATTRS)
-
 
 def _type_names(node: Node) -> list[Node]:
     """The names in a type annotation or constructor callee: ``Optional[http.Client]`` →
     ``Optional``, ``http.Client``."""
-    if node.type in _NAMES or node.type in _ATTRS:
+    if node.type in NAMES or node.type in ATTRS:
         return [node]
     out: list[Node] = []
     for c in node.named_children:
@@ -417,7 +344,7 @@ def _type_names(node: Node) -> list[Node]:
     return out
 
 
-def _text(node: Node) -> str:
+def node_text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from index.model import Definition
 from index.resolve import CLASS_KINDS, Resolver
+from index.uses import changed_uses
 from reviewer.plan.candidates import REASON_WEIGHT, Candidate, ChangedFile
 
 CHANGED_LINE_WEIGHT = 3.0
@@ -24,7 +25,7 @@ def resolved_candidates(changed: ChangedFile, resolver: Resolver, enclosing: Map
     a = changed.analysis
     agg: dict[tuple[str, str, int], tuple[Definition, float, float]] = {}
     for lines, w in ((changed.added, CHANGED_LINE_WEIGHT),):
-        for u in resolver.uses(a.path, lines):
+        for u in changed_uses(resolver, a.path, lines):
             d = u.definition
             if d.path == a.path and d.start_line <= u.line <= d.end_line and d.kind not in CLASS_KINDS:
                 continue  # the function the use is in (recursion, or the enclosing definition)

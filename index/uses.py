@@ -1,0 +1,87 @@
+"""What a change uses: every name and attribute on the changed lines, resolved by scope
+(``index.resolve``), with a by-name fallback only for names few definitions carry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from index.model import Definition
+from index.resolve import ATTRS, NAMES, Resolver, node_text
+from index.scopes import FileScopes
+
+MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
+_SKIP = frozenset({"import_statement", "import_from_statement", "future_import_statement",
+                   "import_declaration", "export_clause", "comment", "string", "package_clause"})
+
+
+@dataclass(frozen=True)
+class Use:
+    """A definition a changed line uses, with how sure the resolution is (1.0: followed the
+    language's rules; lower: matched by a specific name)."""
+
+    definition: Definition
+    line: int
+    confidence: float
+    how: str
+
+
+def changed_uses(r: Resolver, path: str, lines: Iterable[int]) -> list[Use]:
+    fs = r.scopes_of(path)
+    if fs is None:
+        return []
+    wanted = set(lines)
+    out: list[Use] = []
+    for imp in fs.imports.values():
+        if imp.line in wanted:
+            for v in r.follow(imp, 0, path):
+                if isinstance(v, Definition):
+                    out.append(Use(v, imp.line, 1.0, "import"))
+    if not wanted:
+        return out
+    lo, hi = min(wanted) - 1, max(wanted) - 1
+    stack = [fs.root]
+    while stack:
+        n = stack.pop()
+        if n.end_point.row < lo or n.start_point.row > hi or n.type in _SKIP:
+            continue
+        stack.extend(n.named_children)
+        if n.start_point.row + 1 not in wanted or not _is_use(n):
+            continue
+        out += _use(r, fs, n)
+    return out
+
+def _use(r: Resolver, fs: FileScopes, n: Node) -> list[Use]:
+    line = n.start_point.row + 1
+    res = r.resolve(fs, n)
+    defs = [v for v in res.values if isinstance(v, Definition)]
+    if defs:
+        how = "scope" if n.type in NAMES else "attribute"
+        return [Use(d, line, 1.0, how) for d in defs]
+    if res.known or (res.local and n.type in NAMES):
+        return []
+    if n.type in NAMES:
+        name, confidence, methods = node_text(n), 0.5, False
+    else:
+        attr = n.child_by_field_name(ATTRS[n.type][1])
+        if attr is None:
+            return []
+        name, confidence, methods = node_text(attr), 0.35, True
+    found = [d for d in r.definitions_named(name) if methods or d.kind != "method"]
+    if not found or len(found) > MAX_BY_NAME:
+        return []
+    return [Use(d, line, confidence, "by name") for d in found]
+
+
+def _is_use(n: Node) -> bool:
+    if n.type not in NAMES and n.type not in ATTRS:
+        return False
+    p = n.parent
+    if p is None:
+        return True
+    if p.type in ATTRS and p.child_by_field_name(ATTRS[p.type][1]) == n:
+        return False  # the attribute's name: the whole attribute is the use
+    # a definition's or a keyword argument's own name is no use
+    return not (p.child_by_field_name("name") == n and p.type not in ATTRS)
