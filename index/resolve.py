@@ -237,11 +237,21 @@ class Resolver:
     def instances(self, fs: FileScopes, evidence: Iterable[Node], depth: int) -> list[Value]:
         out: list[Value] = []
         for e in evidence:
-            for n in _type_names(e):
-                for v in self.resolve(fs, n, depth + 1).values:
+            found = [self.resolve(fs, n, depth + 1) for n in _type_names(e)]
+            found += [self._dotted(fs, text, e, depth + 1) for text in _quoted_types(e)]
+            for r in found:
+                for v in r.values:
                     if isinstance(v, Definition) and v.kind in CLASS_KINDS and Instance(v) not in out:
                         out.append(Instance(v))
         return out
+
+    def _dotted(self, fs: FileScopes, text: str, at: Node, depth: int) -> Result:
+        """A dotted name written as text: a quoted annotation such as ``"Flask"``."""
+        head, *rest = text.split(".")
+        r = self.resolve_name(fs, head, at, depth)
+        for part in rest:
+            r = self.attribute(r, part, depth)
+        return r
 
     # --- expressions ------------------------------------------------------------------------------------
     def resolve_name(self, fs: FileScopes, name: str, node: Node, depth: int = 0) -> Result:
@@ -341,6 +351,17 @@ def _type_names(node: Node) -> list[Node]:
     out: list[Node] = []
     for c in node.named_children:
         out += _type_names(c)
+    return out
+
+
+def _quoted_types(node: Node) -> list[str]:
+    """Dotted names in quoted annotations: ``"Flask"``, ``Optional["app.Flask"]``."""
+    if node.type == "string":
+        inner = node_text(node).strip("'\"")
+        return [inner] if inner.replace(".", "").replace("_", "").isalnum() else []
+    out: list[str] = []
+    for c in node.named_children:
+        out += _quoted_types(c)
     return out
 
 

@@ -137,3 +137,19 @@ def test_go_package_selector_and_typed_receiver(tmp_path: Path) -> None:
     symbols = context_symbols(plan_for(root, []))
     assert {"store.db.Open", "store.db.DB.Query"} <= symbols
     assert not {"cache.db.Open", "cache.db.Mem.Query"} & symbols
+
+
+def test_typed_module_variable_of_another_module_with_a_quoted_annotation(tmp_path: Path) -> None:
+    files = {
+        "web/__init__.py": "",
+        "web/app.py": "class App:\n    def ensure_sync(self, f):\n        return f\n",
+        "web/other.py": "class Other:\n    def ensure_sync(self, f):\n        return None\n",
+        "web/globals.py": "import typing as t\n\nif t.TYPE_CHECKING:\n    from .app import App\n\n"
+                          "current_app: \"App\" = make_proxy()\n",
+        "web/views.py": "from .globals import current_app\n\n\ndef view(f):\n    return f\n",
+    }
+    root = make_repo(tmp_path / "r", files)
+    (root / "web/views.py").write_text(files["web/views.py"].replace("return f", "return current_app.ensure_sync(f)"))
+    symbols = context_symbols(plan_for(root, []))
+    assert "web.app.App.ensure_sync" in symbols
+    assert "web.other.Other.ensure_sync" not in symbols
