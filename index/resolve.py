@@ -340,7 +340,9 @@ class Resolver:
                 out += self.member(v.cls, name, depth + 1)
             elif v.kind in CLASS_KINDS:
                 out += self.member(v, name, depth + 1)
-        return Result(out, True)
+        # A module's missing member is nothing in the repository; a class's may be a data
+        # attribute set dynamically, so its name may still be looked up when specific.
+        return Result(out, bool(out) or all(isinstance(v, Module) for v in base.values))
 
 
 def _type_names(node: Node) -> list[Node]:

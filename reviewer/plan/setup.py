@@ -12,7 +12,7 @@ from index.resolve import Resolver
 from reviewer.plan.candidates import REASON_WEIGHT, Candidate
 from reviewer.plan.review_order import kind_of
 
-TEST_WEIGHT = 0.3  # context for a test file's hunks comes after the source's, and only when strong
+TEST_WEIGHT = 0.5  # context for a test file's hunks comes after the source's
 # Where names are resolved, the definitions they reach are the context; the import block is a
 # fallback worth little.
 RESOLVED_IMPORTS_WEIGHT = 20.0
