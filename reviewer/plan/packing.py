@@ -22,7 +22,7 @@ ITEM_SHARE = 0.5  # of the room: a definition bigger than this is sent as its sk
 # while small, else as its skeleton (header, docstring line, the changed region).
 ENCLOSING_SHARE = 0.05
 ENCLOSING_TOTAL = 0.3  # of the room, for all enclosing definitions together: the rest is for what they use
-MIN_ENCLOSING = 150  # an enclosing definition always gets this much: its header and changed region
+MIN_ENCLOSING = 60  # an enclosing definition always gets this much: its header and docstring line
 OUTLINE_TOKENS = 150
 OUTLINE_MIN_ROOM = 0  # outlines in every window: at 2k they are the cheapest way to show a big changed file
 MIN_SHARE = 200
