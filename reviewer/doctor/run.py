@@ -237,7 +237,7 @@ def _privacy_checks(config: Config) -> list[Check]:
 
 def _analyzer_checks(config: Config, root: Path | None) -> list[Check]:
     """One line per analyzer: ok with its version, off by config, or missing and how to get it."""
-    from reviewer.analyzers.stage import available_analyzers, options_from_config
+    from reviewer.analyzers.inventory import available_analyzers, options_from_config
 
     if not config.analyzers:
         return [_warn("analyzers", "off (analyzers = false): no bandit, secret scanner or rule pack",
