@@ -39,7 +39,7 @@ from typing import Any
 from bench.common import bench_cache, load_average, setup_env
 from bench.history_baselines import BM25, Item, Tree, pr_agent, whole_files
 from bench.history_cases import SPLITS, Case, CaseRepo, added_lines, is_source, load_manifest, replay
-from bench.history_judge import JUDGE_VERSION, Judgement, Needed, from_json, judge, to_json
+from bench.history_judge import Judgement, Needed, cached_judge
 
 WINDOWS = (2048, 4096, 8192)
 PLAN = "localreview"
@@ -136,16 +136,6 @@ def index_case(tree: Path, case: Case, repo: CaseRepo, home: Path) -> None:
 
 # --- one case ------------------------------------------------------------------------------------------
 
-def cached_judgement(case: Case, repo: CaseRepo) -> Judgement:
-    path = bench_cache() / "history-judge" / f"{case.sha}-v{JUDGE_VERSION}.json"
-    if path.is_file():
-        return from_json(json.loads(path.read_text(encoding="utf-8")))
-    j = judge(repo.root, case.language, repo.changed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(j)), encoding="utf-8")
-    return j
-
-
 def diff_hunks(root: Path, path: str) -> list[list[int]]:
     """Added new-side lines of ``path``, grouped by hunk (-U0); a pure deletion gives its position."""
     out = subprocess.run(["git", "diff", "-U0", "--no-color", "HEAD", "--", path], cwd=root,
@@ -164,7 +154,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
     repo = replay(case)
     home = Path(tempfile.mkdtemp(prefix="lr-home-", dir=repo.tmp))
     try:
-        result = Result(case, cached_judgement(case, repo))
+        result = Result(case, cached_judge(case.sha, repo.root, case.language, repo.changed))
         if args.with_index:
             index_case(args.tree, case, repo, home)
         tree = Tree(repo.root, case.language)

@@ -63,8 +63,9 @@ PROJECTS = (
 )
 
 _NOT_SOURCE_DIRS = frozenset({"test", "tests", "testing", "doc", "docs", "example", "examples", "scripts",
-                              "benchmarks", "bench", ".github", "changelog.d", "typings-test"})
-_TEST_FILE = re.compile(r"(^test_.*|.*_test\.py$|^conftest\.py$|.*\.(test|spec)\.ts$|^setup\.py$|^noxfile\.py$)")
+                              "benchmarks", "bench", "performance", ".github", "changelog.d"})
+_TEST_FILE = re.compile(r"(^test_.*|.*_test\.py$|^conftest\.py$|^setup\.py$|^noxfile\.py$"
+                        r"|.*\.(test|spec|test-d)\.tsx?$)")
 
 
 def is_source(path: str, language: str) -> bool:

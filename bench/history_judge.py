@@ -58,6 +58,17 @@ class Judgement:
     seconds: float
 
 
+def cached_judge(sha: str, root: Path, language: str, changed: list[str]) -> Judgement:
+    """``judge``, kept in ``$LOCALREVIEW_BENCH_CACHE/history-judge/`` per commit and rule version."""
+    path = bench_cache() / "history-judge" / f"{sha}-v{JUDGE_VERSION}.json"
+    if path.is_file():
+        return from_json(json.loads(path.read_text(encoding="utf-8")))
+    j = judge(root, language, changed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(j)), encoding="utf-8")
+    return j
+
+
 def judge(root: Path, language: str, changed: list[str]) -> Judgement:
     started = time.perf_counter()
     files = [p for p in changed if is_source(p, language) and (root / p).is_file()]

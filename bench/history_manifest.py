@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from bench.common import setup_env
 from bench.history_cases import PROJECTS, Case, candidates, pick_order, replay, save_manifest, split_of
-from bench.history_judge import judge
+from bench.history_judge import cached_judge
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case = Case(project.repo, project.language, cand.sha, split_of(cand.sha), cand.files, cand.added)
             repo = replay(case)
             try:
-                verdict = judge(repo.root, project.language, repo.changed)
+                verdict = cached_judge(cand.sha, repo.root, project.language, repo.changed)
             finally:
                 repo.cleanup()
             if verdict.needed:
