@@ -62,6 +62,8 @@ class Result:
     judgement: Judgement
     scores: dict[tuple[str, int], Scored] = field(default_factory=dict)  # (method, window)
     plan_seconds: dict[int, float] = field(default_factory=dict)
+    room: dict[int, int] = field(default_factory=dict)
+    batches: dict[int, int] = field(default_factory=dict)
     items: dict[tuple[str, int], list[Item]] = field(default_factory=dict)
     error: str = ""
 
@@ -167,7 +169,8 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
         for num_ctx in WINDOWS:
             plan, seconds = run_plan(args.tree, repo.root, num_ctx, home)
             result.plan_seconds[num_ctx] = seconds
-            room = plan_room(plan)
+            room = result.room[num_ctx] = plan_room(plan)
+            result.batches[num_ctx] = len(plan.get("batches", []))
             chosen = {
                 PLAN: plan_items(plan),
                 "PR-Agent style": pr_agent(tree, hunks, room),
@@ -216,10 +219,31 @@ def report(title: str, results: Sequence[Result]) -> None:
         cells.append("|")
         cells.append(f"{tot[8192].hit_span / max(tot[8192].needed, 1):>9.2f}")
         print(f"  {m:<16} " + " ".join(cells))
+    rooms = ", ".join(f"{w // 1024}k {sum(r.room[w] for r in ok) / len(ok):.0f} in"
+                      f" {sum(r.batches[w] for r in ok) / len(ok):.1f} batches" for w in WINDOWS)
+    print(f"  room per case (what the plan's batches had for context; the baselines get the same): {rooms}")
+    reasons: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
+    for r in ok:
+        items = r.items[PLAN, 8192]
+        for i in items:
+            spent[_reason(i)] += i.tokens
+        for n in r.judgement.needed:
+            hit = next((i for i in items if header_hit([i], n)), None)
+            if hit is not None:
+                reasons[_reason(hit)] += 1
+    total = max(sum(spent.values()), 1)
+    print(f"  localreview at 8k — needed definitions covered, by item reason: {dict(reasons.most_common())};"
+          f" tokens by reason: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in spent.most_common()))
     times = sorted(r.plan_seconds[8192] for r in ok)
     mean = sum(sum(r.plan_seconds.values()) / len(r.plan_seconds) for r in ok) / len(ok)
     print(f"  planning time per case (CLI subprocess, process start included): mean {mean:.2f} s over the"
           f" windows; at 8k median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s")
+
+
+def _reason(i: Item) -> str:
+    word = i.label.split()[0] if i.label.strip() else "?"
+    return f"{word} (skeleton)" if i.form == "skeleton" else word
 
 
 def misses(results: Sequence[Result], limit: int) -> None:
@@ -270,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     head = subprocess.run(["git", "-C", str(args.tree), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True, check=False).stdout.strip()
     print(f"# localreview history benchmark — {datetime.datetime.now().isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, {load_average()}; tree under test {args.tree} ({head or '?'});"
+    print(f"python {platform.python_version()}, {load_average()}; tree under test {args.tree}"
+          f" ({head or 'not a git checkout'});"
           f" {'with' if args.with_index else 'without'} an index; {len(cases)} cases")
     results: list[Result] = []
     for k, c in enumerate(cases, 1):
