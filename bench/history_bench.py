@@ -274,11 +274,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="cases per project (0: all)")
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parent.parent,
                         help="the localreview tree whose CLI plans (default: this checkout)")
+    parser.add_argument("--rev", default="", help="plan with this commit of --tree (archived to a temporary"
+                        " directory) instead of its working tree, e.g. --tree /work/main --rev HEAD")
     parser.add_argument("--with-index", action="store_true", help="index each case repository first (slow)")
     parser.add_argument("--misses", type=int, default=0, help="print this many misses of the tune split")
     args = parser.parse_args(argv)
     args.tree = args.tree.resolve()
     setup_env()
+    with tempfile.TemporaryDirectory(prefix="lr-tree-") as snapshot:
+        label = str(args.tree)
+        if args.rev:
+            sha = subprocess.run(["git", "-C", str(args.tree), "rev-parse", "--verify", f"{args.rev}^{{commit}}"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            archive = subprocess.run(["git", "-C", str(args.tree), "archive", sha], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", snapshot], input=archive.stdout, check=True)
+            label = f"{args.tree} at {sha[:10]}"
+            args.tree = Path(snapshot)
+        return _run(args, label)
+
+
+def _run(args: argparse.Namespace, label: str) -> int:
     started = time.perf_counter()
     wanted = {p.strip().lower() for p in args.projects.split(",") if p.strip()}
     cases = [c for c in load_manifest() if args.split in ("all", c.split)
@@ -291,11 +306,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if per[c.project] <= args.limit:
                 kept.append(c)
         cases = kept
-    head = subprocess.run(["git", "-C", str(args.tree), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, check=False).stdout.strip()
+    if not args.rev:
+        head = subprocess.run(["git", "-C", str(args.tree), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(args.tree), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        label += f" (working tree on {head or '?'}{', with uncommitted changes' if dirty else ''})"
     print(f"# localreview history benchmark — {datetime.datetime.now().isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, {load_average()}; tree under test {args.tree}"
-          f" ({head or 'not a git checkout'});"
+    print(f"python {platform.python_version()}, {load_average()}; tree under test {label};"
           f" {'with' if args.with_index else 'without'} an index; {len(cases)} cases")
     results: list[Result] = []
     for k, c in enumerate(cases, 1):
