@@ -224,6 +224,7 @@ def report(title: str, results: Sequence[Result]) -> None:
     print(f"  room per case (what the plan's batches had for context; the baselines get the same): {rooms}")
     reasons: Counter[str] = Counter()
     spent: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
     for r in ok:
         items = r.items[PLAN, 8192]
         for i in items:
@@ -232,9 +233,12 @@ def report(title: str, results: Sequence[Result]) -> None:
             hit = next((i for i in items if header_hit([i], n)), None)
             if hit is not None:
                 reasons[_reason(hit)] += 1
+            else:
+                missed[f"{n.kind}{' (other file)' if n.path not in r.case.files else ''}"] += 1
     total = max(sum(spent.values()), 1)
     print(f"  localreview at 8k — needed definitions covered, by item reason: {dict(reasons.most_common())};"
           f" tokens by reason: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in spent.most_common()))
+    print(f"  localreview at 8k — missed by kind: {dict(missed.most_common())}")
     times = sorted(r.plan_seconds[8192] for r in ok)
     mean = sum(sum(r.plan_seconds.values()) / len(r.plan_seconds) for r in ok) / len(ok)
     print(f"  planning time per case (CLI subprocess, process start included): mean {mean:.2f} s over the"
