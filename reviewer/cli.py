@@ -129,8 +129,9 @@ def _register_commands() -> None:
     # These modules import cli's helpers lazily, so registering here keeps the import graph acyclic.
     from reviewer.cli_extra import baseline_cmd, config_cmd, doctor_cmd
     from reviewer.cli_hook import hook_cmd
+    from reviewer.cli_mcp import mcp_cmd
 
-    for command in (hook_cmd, baseline_cmd, config_cmd, doctor_cmd):
+    for command in (hook_cmd, baseline_cmd, config_cmd, doctor_cmd, mcp_cmd):
         cli.add_command(command)
 
 
