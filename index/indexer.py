@@ -106,10 +106,17 @@ def make_embedder(config: Config) -> Embedder:
 
 
 def open_store(root: Path, config: Config, model_id: str) -> VectorStore:
+    name = collection_name(root, config.store_url)
+    if config.store_url:
+        from index.shared import model_key
+
+        # One collection per model on a shared server: a teammate on another model must not
+        # make the store "rebuild" (delete) everyone's vectors.
+        name = f"{name}-{model_key(model_id)}"
     return VectorStore(
         path=None if config.store_url else index_dir(root) / "chroma",
         url=config.store_url,
-        collection=collection_name(root, config.store_url),
+        collection=name,
         model_id=model_id,
     )
 
@@ -172,6 +179,12 @@ class Indexer:
     def _run_locked(self, d: Path, *, full: bool, only: Iterable[str] | None) -> IndexStats:
         stats = IndexStats()
         state = self._open_state(d, full, stats)
+        if self.config.store_url:
+            try:
+                self._run_shared(state, stats, only)
+            finally:
+                state.close()
+            return stats
         try:
             store = self._open_store(d, full)
             if full:
@@ -188,6 +201,28 @@ class Indexer:
         finally:
             state.close()
         return stats
+
+    def _run_shared(self, state: State, stats: IndexStats, only: Iterable[str] | None) -> None:
+        """A shared index: the server is the truth and is never cleared or swept from here
+        (``--full`` rebuilds only this clone's view); see index/shared.py."""
+        from index.shared import update_shared
+
+        store = open_store(self.root, self.config, self.embedder.model_id)
+        if state.get_meta("model_id") not in (None, self.embedder.model_id):
+            stats.notes.append("the embedding model changed: rebuilding this clone's view of the shared index")
+            state.remove_files(list(state.file_digests()))
+        state.set_meta("model_id", self.embedder.model_id)
+        import httpx
+        from chromadb.errors import ChromaError
+
+        try:
+            update_shared(self, state, store, stats, only)
+        except (httpx.HTTPError, ChromaError, OSError) as exc:
+            raise IndexUnreadable(
+                f"lost the Chroma server at {self.config.store_url} while indexing: {exc}",
+                hint="check that it is running, then run `localreview index` again: it keeps all the server"
+                " acknowledged and redoes only the rest",
+            ) from exc
 
     def _open_store(self, d: Path, full: bool) -> VectorStore:
         try:

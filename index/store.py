@@ -6,6 +6,7 @@ the truth about what is indexed live in ``index/state.py``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,19 @@ class Hit:
     metadata: Mapping[str, Any]
 
 
-def _settings() -> Any:
+TOKEN_ENV = "LOCALREVIEW_STORE_TOKEN"
+
+
+def _settings(token: str | None = None) -> Any:
     from chromadb.config import Settings
 
     # Telemetry would be a network call about the user's code base: never.
-    return Settings(anonymized_telemetry=False, allow_reset=False)
+    if not token:
+        return Settings(anonymized_telemetry=False, allow_reset=False)
+    # Sent as `Authorization: Bearer <token>` on every request, to the proxy in front of `chroma run`.
+    return Settings(anonymized_telemetry=False, allow_reset=False,
+                    chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                    chroma_client_auth_credentials=token)
 
 
 def _quiet_chroma() -> None:
@@ -58,7 +67,8 @@ class VectorStore:
                     host=parsed.hostname,
                     port=parsed.port or 8000,
                     ssl=parsed.scheme == "https",
-                    settings=_settings(),
+                    # A secret: from the environment only, never a config file in the repository.
+                    settings=_settings(os.environ.get(TOKEN_ENV)),
                 )
             else:
                 assert path is not None
@@ -138,6 +148,27 @@ class VectorStore:
             if len(ids) < 5000:
                 return out
             offset += len(ids)
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            out.update(self.collection.get(ids=list(ids[i : i + 500]), include=[])["ids"])
+        return out
+
+    def vectors_for_hashes(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The embedding cache of a shared index: a vector is keyed by its chunk's content hash
+        (the model is the collection's), whichever clone, branch or path stored it."""
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 200):
+            got = self.collection.get(where={"hash": {"$in": list(hashes[i : i + 200])}},
+                                      include=["embeddings", "metadatas"])
+            embeddings = got.get("embeddings")
+            if embeddings is None:
+                continue
+            for meta, vector in zip(got.get("metadatas") or [], embeddings, strict=False):
+                if meta and isinstance(meta.get("hash"), str):
+                    out[meta["hash"]] = np.asarray(vector, dtype=np.float32)
+        return out
 
     def count(self) -> int:
         return int(self.collection.count())

@@ -16,7 +16,7 @@ MAX_LINES = 60  # of one hit's code: enough to read it, small enough for an IDE'
 
 def search_index(root: Path, config: Config, query: str, limit: int) -> dict[str, Any]:
     from index.indexer import index_dir, make_embedder, open_store
-    from index.state import State
+    from index.shared import open_view, reader_store
     from reviewer import privacy
     from reviewer.commands import allowed_hosts_for
 
@@ -25,7 +25,7 @@ def search_index(root: Path, config: Config, query: str, limit: int) -> dict[str
         raise BadInput("the search query is empty", hint="pass a symbol name or a piece of code")
     limit = max(1, min(limit, 50))
     privacy.install(allowed_hosts_for(config))
-    state = State(index_dir(root) / "state.sqlite", create=False)
+    state = open_view(root, index_dir(root), bool(config.store_url))
     try:
         definitions: list[dict[str, Any]] = []
         if _NAME.match(query):
@@ -38,7 +38,7 @@ def search_index(root: Path, config: Config, query: str, limit: int) -> dict[str
                                     "symbol": d.qualified_name, "kind": d.kind,
                                     "code": _lines(root, d.path, d.start_line, d.end_line)})
         embedder = make_embedder(config)
-        store = open_store(root, config, embedder.model_id)
+        store = reader_store(open_store(root, config, embedder.model_id), state)
         vector = embedder.embed([query])[0]
         hits = store.query(vector, limit * 3)  # some may be orphans or another branch's chunks
         rows = state.chunks_by_ids([h.id for h in hits])
