@@ -162,3 +162,25 @@ def test_server_killed_mid_index_keeps_what_it_acknowledged(tmp_path: Path, chro
     assert 0 < resumed["embedded"] <= resumed["chunks"] - acknowledged
     b = _clone(tmp_path, origin, "b")
     assert _index(b, chroma.url)["embedded"] == 0
+
+
+@pytest.mark.slow
+def test_the_token_reaches_the_proxy_in_front_of_chroma(tmp_path: Path, chroma: ChromaServer) -> None:
+    from tests.reviewer.token_proxy import TokenProxy
+
+    origin = _origin(tmp_path)
+    a = _clone(tmp_path, origin, "a")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALREVIEW_")}
+    env.update(LOCALREVIEW_CACHE_DIR=os.environ["LOCALREVIEW_CACHE_DIR"],
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    with TokenProxy(chroma.url, "s3cret-team-token") as proxy:
+        argv = [sys.executable, "-c", "from reviewer.cli import main; main()", "index", "--quiet"]
+        env["LOCALREVIEW_STORE_URL"] = proxy.url
+        refused = subprocess.run(argv, cwd=a, env=env, capture_output=True, text=True, timeout=600)
+        assert refused.returncode == 3, refused.stderr[-2000:]
+        assert "Traceback" not in refused.stderr and proxy.refused > 0
+        env["LOCALREVIEW_STORE_TOKEN"] = "s3cret-team-token"
+        ok = subprocess.run(argv, cwd=a, env=env, capture_output=True, text=True, timeout=600)
+        assert ok.returncode == 0, ok.stderr[-2000:]
+        assert proxy.passed > 0
+    assert store_count(chroma.url, a) > 0
