@@ -160,7 +160,7 @@ def _index_key(repo: BenchRepo, model_id: str) -> str:
 
 def save_index(repo: BenchRepo, model_id: str) -> None:
     """Keep a copy of the repository's index (built on the pristine tree) for the other benchmarks."""
-    from index.indexer import index_dir
+    from index.paths import index_dir
 
     dest = bench_cache() / "index" / _index_key(repo, model_id)
     if dest.exists():
@@ -173,7 +173,8 @@ def restore_or_build_index(repo: BenchRepo, log: Callable[[str], None]) -> float
     by the current code (chunks, definitions and references as this checkout makes them; only
     chunks never embedded before cost the model), then checked: the store holds every chunk.
     Without a cached copy the index is built now and cached. Returns the seconds spent."""
-    from index.indexer import Indexer, index_dir, make_embedder, open_store
+    from index.indexer import Indexer, make_embedder, open_store
+    from index.paths import index_dir
     from index.state import State
     from reviewer.config import Config
 

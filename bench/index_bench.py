@@ -37,7 +37,7 @@ from bench.common import (
 
 if TYPE_CHECKING:
     from index.embed import SentenceTransformerEmbedder
-    from index.indexer import IndexStats, Progress
+    from index.progress import IndexStats, Progress
 
 EDITED_FILE = "django/utils/text.py"  # in every subset: a mid-sized module
 TARGET_RATIO = 0.9
@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(repo: BenchRepo, args: argparse.Namespace, bench_started: float) -> int:
     from index.embed import SentenceTransformerEmbedder
-    from index.indexer import EMBED_GROUP, Indexer, index_dir
+    from index.indexer import EMBED_GROUP, Indexer
+    from index.paths import index_dir
     from reviewer.config import Config
 
     config = Config()

@@ -52,10 +52,10 @@ from bench.common import (
 if TYPE_CHECKING:
     from index.model import FileAnalysis
     from reviewer.config import Config
-    from reviewer.context import MemorySymbols
-    from reviewer.diff import FileDiff
-    from reviewer.plan import Plan
-    from reviewer.tokens import TokenCounter
+    from reviewer.diff.records import FileDiff
+    from reviewer.plan.candidates import MemorySymbols
+    from reviewer.plan.records import Plan
+    from reviewer.plan.tokens import TokenCounter
 
 BUDGETS = (2048, 4096, 8192)
 MAX_BLOCK_LINES = 10
@@ -329,8 +329,8 @@ class Budgeter:
     """Token counting exactly as the planner does it, for the baselines."""
 
     def __init__(self, counter: TokenCounter) -> None:
-        from reviewer.plan import MARKER_TOKENS
-        from reviewer.prompt import number_lines, render
+        from reviewer.plan.prompt import number_lines, render
+        from reviewer.plan.split import MARKER_TOKENS
 
         self.counter = counter
         self.marker = MARKER_TOKENS
@@ -340,7 +340,7 @@ class Budgeter:
     def room(self, config: Config, diff: FileDiff) -> int:
         """What the planner has for context in a one-batch plan: the window less the answer reserve,
         the template and the diff (Planner.build / Planner._batch)."""
-        from reviewer.prompt import DiffPart
+        from reviewer.plan.prompt import DiffPart
 
         part = DiffPart(diff.path, diff.old_path, diff.status, diff.hunks)
         return config.num_ctx - answer_reserve(config) - self.base - (self.counter.count(part.text) + self.marker)
@@ -447,7 +447,7 @@ def _planner_without_index(shared: MemorySymbols) -> type[Any]:
     symbol table is built once and shared (every change leaves the working tree pristine), so
     the benchmark does not re-parse 1,000 files per plan."""
     from index.state import State
-    from reviewer.plan import Planner
+    from reviewer.plan.planner import Planner
 
     class NoIndexPlanner(Planner):
         def _open_index(self, paths: Sequence[str]) -> tuple[State | None, Any]:
@@ -498,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _counter(kind: str) -> TokenCounter:
-    from reviewer.tokens import EstimateCounter, GGUFCounter
+    from reviewer.plan.tokens import EstimateCounter, GGUFCounter
 
     if kind == "gguf":
         from reviewer.backends.embedded import default_model_path
@@ -513,9 +513,11 @@ def _counter(kind: str) -> TokenCounter:
 def _recall(repo: BenchRepo, args: argparse.Namespace) -> None:
     from index.symbols import parse_symbols
     from reviewer.config import Config
-    from reviewer.context import MemorySymbols
-    from reviewer.diff import collect_diff, open_repo, parse_diff_args
-    from reviewer.plan import Planner
+    from reviewer.diff.args import parse_diff_args
+    from reviewer.diff.parse import collect_diff
+    from reviewer.diff.revisions import open_repo
+    from reviewer.plan.candidates import MemorySymbols
+    from reviewer.plan.planner import Planner
 
     src = Source(repo.root)
     judge = Judge(src)
@@ -623,9 +625,9 @@ def _report(changes: Sequence[Change], results: Sequence[dict[int, Outcome]], pl
 def _misses(repo: BenchRepo, src: Source, budgeter: Budgeter, changes: Sequence[Change],
             results: Sequence[dict[int, Outcome]], limit: int, parse: Callable[[str, str], FileAnalysis]) -> None:
     """Why the plan missed what it missed: details at 8k, causes counted at every budget."""
-    from index.indexer import index_dir
+    from index.paths import index_dir
     from index.state import State
-    from reviewer.context import MAX_DEFINITIONS_PER_NAME
+    from reviewer.plan.candidates import MAX_DEFINITIONS_PER_NAME
 
     state = State(index_dir(repo.root) / "state.sqlite", create=False)
     shown = 0
@@ -705,8 +707,9 @@ def hundred_line_change(src: Source, want: int = 100) -> tuple[str, Span]:
 
 def _timing(repo: BenchRepo, args: argparse.Namespace) -> None:
     from reviewer.config import Config
-    from reviewer.diff import open_repo, parse_diff_args
-    from reviewer.plan import Planner
+    from reviewer.diff.args import parse_diff_args
+    from reviewer.diff.revisions import open_repo
+    from reviewer.plan.planner import Planner
 
     src = Source(repo.root)
     path, span = hundred_line_change(src)

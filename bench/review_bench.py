@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 TARGET_OVERHEAD_S = 1.5
 # What `localreview diff --backend embedded` imports before it can plan and load the model.
-REVIEW_IMPORTS = ("reviewer.cli", "reviewer.commands", "reviewer.review", "reviewer.plan", "reviewer.report",
+REVIEW_IMPORTS = ("reviewer.cli", "reviewer.api", "reviewer.pipeline", "reviewer.plan.planner", "reviewer.report",
                   "reviewer.backends.select", "index.indexer", "chromadb", "tokenizers", "llama_cpp")
 
 
@@ -132,9 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(repo: BenchRepo, args: argparse.Namespace) -> None:
     from reviewer.config import Config
-    from reviewer.diff import open_repo, parse_diff_args
+    from reviewer.diff.args import parse_diff_args
+    from reviewer.diff.revisions import open_repo
+    from reviewer.pipeline import build_plan, counter_for, review
     from reviewer.report import render
-    from reviewer.review import build_plan, counter_for, review
 
     src = Source(repo.root)
     path, span = hundred_line_change(src)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -87,20 +86,18 @@ def _step_index(repo: str, standin: bool) -> dict[str, Any]:
 
 
 def _step_plan(repo: str, standin: bool) -> dict[str, Any]:
-    from reviewer.commands import diff_command
+    from reviewer.api import ReviewRequest, plan
 
     if standin:
         _install_standin()
     root = Path(repo)
     os.chdir(root)  # the command resolves pathspecs against where the user stands
-    out: list[str] = []
     started = time.perf_counter()
-    code = diff_command(root, ["HEAD~1"], {"dry_run": True, "fmt": "json"}, echo=out.append, log=lambda _m: None)
+    built = plan(ReviewRequest(diff_args=("HEAD~1",), cwd=root)).to_json()
     seconds = time.perf_counter() - started
-    plan = json.loads(out[0]) if out else {}
-    context = [c for b in plan.get("batches", []) for c in b["context"]]
-    return {"seconds": seconds, "exit": code, "context": len(context),
-            "similar": sum(1 for c in context if c["reason"] == "similar"), "notes": plan.get("notes", [])}
+    context = [c for b in built.get("batches", []) for c in b["context"]]
+    return {"seconds": seconds, "exit": 0, "context": len(context),
+            "similar": sum(1 for c in context if c["reason"] == "similar"), "notes": built.get("notes", [])}
 
 
 def _step_throughput(repo: str, sample: int) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class Embedder(Protocol):
 
 def force_offline() -> None:
     """Hub look-ups leak *which* model is loaded and happen even for local directories
-    unless these are set before ``transformers`` is imported (STACK.md)."""
+    unless these are set before ``transformers`` is imported (huggingface_hub reads them once)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"

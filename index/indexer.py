@@ -10,10 +10,8 @@ hash), so nothing already embedded is embedded again — also across branch swit
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,51 +20,17 @@ from filelock import FileLock, Timeout
 from index.chunk import analyze_file
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.model import Chunk, FileAnalysis
+from index.paths import index_dir
+from index.progress import IndexStats, Progress
 from index.state import State
-from index.store import VectorStore
-from index.walk import Skip, SourceFile, git_root, walk
+from index.store import VectorStore, chunk_metadata
+from index.walk import SourceFile, git_root, walk
+from reviewer import git
 from reviewer.config import Config
-from reviewer.errors import IndexBusy, IndexUnreadable
+from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
-INDEX_DIR = ".localreview"
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
 WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
-
-
-@dataclass(frozen=True)
-class Progress:
-    phase: str  # "wait" | "scan" | "parse" | "embed" | "write"
-    done: int
-    total: int
-    message: str = ""
-
-
-@dataclass
-class IndexStats:
-    files: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    reused: int = 0
-    removed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    skipped_files: list[Skip] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, int | float]:
-        return {
-            "files": self.files,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "reused": self.reused,
-            "removed": self.removed,
-            "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def index_dir(root: Path) -> Path:
-    return root / INDEX_DIR
 
 
 def ensure_index_dir(root: Path) -> Path:
@@ -84,10 +48,8 @@ def collection_name(root: Path, store_url: str | None) -> str:
     root commit so every clone of it agrees on the name."""
     if not store_url:
         return "localreview"
-    proc = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True, check=False
-    )
-    roots = sorted(proc.stdout.split())
+    proc = git.run(root, "rev-list", "--max-parents=0", "HEAD")
+    roots = sorted(proc.stdout.decode().split())
     key = roots[0][:16] if roots else "empty"
     return f"localreview-{key}"
 
@@ -168,9 +130,7 @@ class Indexer:
                 (d / name).unlink(missing_ok=True)
         try:
             return State(d / "state.sqlite")
-        except IndexUnreadable as exc:
-            if "schema version" not in exc.message:
-                raise
+        except SchemaMismatch:
             stats.notes.append("the index was written by another version of localreview: rebuilding it")
             for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
                 (d / name).unlink(missing_ok=True)
@@ -336,7 +296,7 @@ class Indexer:
                 store.upsert(
                     [c.chunk_id for c in new_chunks],
                     np.stack([vectors[c.content_hash] for c in new_chunks]),
-                    [_metadata(c) for c in new_chunks],
+                    [chunk_metadata(c) for c in new_chunks],
                     [c.text for c in new_chunks],
                 )
             state.replace_files([(a, f.digest) for a, f in zip(group, group_files, strict=True)])
@@ -347,15 +307,3 @@ class Indexer:
                 removed += len(stale)
             self.emit(Progress("write", min(i + WRITE_GROUP, len(files)), len(files)))
         return removed
-
-
-def _metadata(c: Chunk) -> dict[str, str | int]:
-    return {
-        "path": c.path,
-        "language": c.language,
-        "start_line": c.start_line,
-        "end_line": c.end_line,
-        "symbol": c.symbol,
-        "kind": c.kind,
-        "hash": c.content_hash,
-    }

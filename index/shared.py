@@ -28,24 +28,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from index.model import Chunk
+from index.embed import Embedder
+from index.model import Chunk, FileAnalysis
+from index.progress import IndexStats, Progress
 from index.state import FileRows, State, file_rows
-from index.store import Hit, VectorStore
+from index.store import Hit, VectorStore, chunk_metadata
 from index.walk import SourceFile, walk
+from reviewer.config import Config
 from reviewer.errors import IndexUnreadable
-
-if TYPE_CHECKING:
-    from index.indexer import Indexer, IndexStats
 
 RECORD_FORMAT = 1  # bump when FileRows or chunking changes: old records are then simply not found
 FETCH_GROUP = 250  # file records per request
 OVERFETCH = 5  # a shared collection holds other branches' chunks too: ask for more, keep the live ones
+WRITE_GROUP = 200  # files per round of look-up, publish and view update
+EMBED_GROUP = 256  # texts per embedder call; each call's vectors are on the server before the next
+
+
+class IndexRun(Protocol):
+    """What the shared path needs of an ``Indexer`` run (kept apart: no import back)."""
+
+    root: Path
+    config: Config
+    embedder: Embedder
+    emit: Callable[[Progress], None]
+
+    def _parse(self, files: Sequence[SourceFile]) -> list[FileAnalysis]: ...
 
 
 def model_key(model_id: str) -> str:
@@ -105,12 +118,10 @@ def _decode(doc: str) -> FileRows:
                     [tuple(x) for x in d["defs"]], [tuple(x) for x in d["refs"]])
 
 
-def update_shared(ix: Indexer, state: State, store: VectorStore, stats: IndexStats,
+def update_shared(ix: IndexRun, state: State, store: VectorStore, stats: IndexStats,
                   only: Iterable[str] | None) -> None:
     """Bring the clone's view to its current files: records from the server where they exist,
     parsed and embedded here (then published) where they do not."""
-    from index.indexer import WRITE_GROUP, Progress
-
     cfg, model_id = ix.config, ix.embedder.model_id
     ix.emit(Progress("scan", 0, 0, "listing files"))
     result = walk(ix.root, excludes=cfg.exclude, max_bytes=cfg.max_file_bytes,
@@ -146,19 +157,17 @@ def _as_local(r: FileRows, f: SourceFile) -> FileRows:
     return FileRows(f.path, f.digest, r.language, r.chunks, r.defs, r.refs)
 
 
-def _publish(ix: Indexer, store: VectorStore, records: FileRecords, files: Sequence[SourceFile],
+def _publish(ix: IndexRun, store: VectorStore, records: FileRecords, files: Sequence[SourceFile],
              keys: dict[str, str], stats: IndexStats) -> list[FileRows]:
     """Parse files no clone has published, make sure the server holds every vector they need,
     then publish their records (last: a record vouches for its vectors)."""
-    from index.indexer import EMBED_GROUP, Progress, _metadata
-
     analyses = ix._parse(files)
     chunks = [c for a in analyses for c in a.chunks]
     on_server = store.existing_ids([c.chunk_id for c in chunks])
     needed = [c for c in chunks if c.chunk_id not in on_server]
     cached = store.vectors_for_hashes(sorted({c.content_hash for c in needed}))
     hits = [c for c in needed if c.content_hash in cached]
-    _upsert(store, hits, cached, _metadata)
+    _upsert(store, hits, cached)
     by_hash: dict[str, list[Chunk]] = {}
     for c in needed:
         if c.content_hash not in cached:
@@ -169,17 +178,17 @@ def _publish(ix: Indexer, store: VectorStore, records: FileRecords, files: Seque
         part = todo[i : i + EMBED_GROUP]
         got = ix.embedder.embed([by_hash[h][0].embed_text for h in part])
         vectors = dict(zip(part, got, strict=True))
-        _upsert(store, [c for h in part for c in by_hash[h]], vectors, _metadata)  # kept at once
+        _upsert(store, [c for h in part for c in by_hash[h]], vectors)  # kept at once
         ix.emit(Progress("embed", i + len(part), len(todo)))
     rows = [file_rows(a, f.digest) for a, f in zip(analyses, files, strict=True)]
     records.put([(keys[r.path], r) for r in rows])
     return rows
 
 
-def _upsert(store: VectorStore, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray], meta: Any) -> None:
+def _upsert(store: VectorStore, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray]) -> None:
     if chunks:
         store.upsert([c.chunk_id for c in chunks], np.stack([vectors[c.content_hash] for c in chunks]),
-                     [meta(c) for c in chunks], [c.text for c in chunks])
+                     [chunk_metadata(c) for c in chunks], [c.text for c in chunks])
 
 
 # -- the reader's side: the planner and `search` ------------------------------------------------

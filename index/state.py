@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from index.model import Chunk, Definition, FileAnalysis
-from reviewer.errors import IndexUnreadable
+from reviewer.errors import IndexUnreadable, SchemaMismatch
 
 SCHEMA_VERSION = 1
 
@@ -78,10 +78,12 @@ class State:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(row[0]) if row else 0
             if version != SCHEMA_VERSION:
-                raise IndexUnreadable(
+                raise SchemaMismatch(
                     f"the index at {self.path.parent} has schema version {version}, this localreview uses"
                     f" {SCHEMA_VERSION}",
                     hint="rebuild it with `localreview index --full`",
+                    found=version,
+                    wanted=SCHEMA_VERSION,
                 )
             return
         if not create:

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from index.model import Chunk
 from reviewer.errors import ConfigError, IndexUnreadable
 
 STORE_SCHEMA_VERSION = 1
@@ -188,3 +189,15 @@ class VectorStore:
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
         metas = (res.get("metadatas") or [[{}] * len(ids)])[0]
         return [Hit(i, float(d), m or {}) for i, d, m in zip(ids, dists, metas, strict=False)]
+
+
+def chunk_metadata(c: Chunk) -> dict[str, str | int]:
+    return {
+        "path": c.path,
+        "language": c.language,
+        "start_line": c.start_line,
+        "end_line": c.end_line,
+        "symbol": c.symbol,
+        "kind": c.kind,
+        "hash": c.content_hash,
+    }

@@ -3,9 +3,9 @@ what the planner needs to re-locate code in the *current* content of any file.""
 
 from __future__ import annotations
 
-from index.chunk import extract_tags, module_path
 from index.languages import LANGUAGES, TEXT, get_parser, language_for
 from index.model import FileAnalysis
+from index.tags import extract_tags, module_path
 
 
 def parse_symbols(path: str, text: str) -> FileAnalysis:

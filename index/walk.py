@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pathspec
 
+from reviewer import git
 from reviewer.errors import BadInput, NotARepository
 
 IGNORE_FILE = ".localreviewignore"
@@ -74,9 +75,7 @@ def git_root(path: Path) -> Path:
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args], cwd=cwd, capture_output=True, check=False
-    )
+    return git.run(cwd, *args)
 
 
 def candidate_paths(root: Path) -> tuple[list[str], list[str]]:

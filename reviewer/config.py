@@ -60,11 +60,14 @@ class Config:
     keep_alive: str = "5m"
     seed: int = 42
     # --- where it is used ---
-    fail_open: bool = False
+    fail_open: bool = True  # the hook only: a commit is never blocked because no model can run here
     hook_timeout: float = 300.0
     allow_remote_host: bool = False
     ignore: tuple[str, ...] = ()
     baseline: str | None = None
+    # --- analyzers (reviewer/analyzers) ---
+    analyzers: bool = True  # false: no bandit, secrets or rule pack
+    rules_dir: str | None = None  # a folder of the user's own rules, relative to the repository root
     # Where each non-default value came from: key -> "pyproject.toml", "env LOCALREVIEW_X", "flag --x".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -200,3 +203,59 @@ def load_config(
         values[key] = _coerce(key, raw, f"option {flag}")
         sources[key] = f"flag {flag}"
     return Config(**values, sources=sources)
+
+
+def ollama_host_env(config: Config, environ: Mapping[str, str] | None = None) -> str | None:
+    """OLLAMA_HOST when it decides where code goes: the Ollama backend (chosen, or possibly
+    picked by auto-detection) honours it whenever no host is configured. The one place this
+    rule is written; the privacy guard, the opt-in check, the cache key and `config` use it."""
+    if config.host is not None or config.backend not in (None, "ollama"):
+        return None
+    env = os.environ if environ is None else environ
+    return env.get("OLLAMA_HOST") or None
+
+
+def root_or_none(cwd: Path) -> Path | None:
+    """The repository containing ``cwd``; None outside one (only the environment and flags apply)."""
+    from index.walk import git_root
+    from reviewer.errors import LocalReviewError
+
+    try:
+        return git_root(cwd)
+    except LocalReviewError:
+        return None
+
+
+# What an unset (None) value means, for the keys whose default is decided elsewhere.
+_UNSET = {
+    "backend": "auto",
+    "model": "auto",
+    "host": "auto: OLLAMA_HOST or 127.0.0.1:11434",
+    "output_reserve": "auto: num_ctx/8, 256-1024",
+    "store_url": "none: <repo>/.localreview/",
+    "embedding_model": "bundled all-MiniLM-L6-v2",
+    "baseline": ".localreview-baseline.json",
+}
+
+
+def effective_config(config: Config, environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Each key with its value, a readable form of it, and where it came from."""
+    env = os.environ if environ is None else environ
+    rows: list[dict[str, Any]] = []
+    for key in config_keys():
+        value: Any = getattr(config, key)
+        source = config.source_of(key)
+        if key == "host" and value is None and ollama_host_env(config, env):
+            value, source = ollama_host_env(config, env), "env OLLAMA_HOST"  # the Ollama backend honours it
+        if isinstance(value, tuple):
+            value = list(value)
+        if value is None:
+            shown = _UNSET.get(key, "none")
+        elif isinstance(value, list):
+            shown = ", ".join(value) if value else "none"
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        else:
+            shown = str(value)
+        rows.append({"key": key, "value": value, "shown": shown, "source": source})
+    return rows

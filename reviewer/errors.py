@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class LocalReviewError(Exception):
-    """Base of every error the user may see. ``exit_code`` follows DESIGN.md."""
+    """Base of every error the user may see. ``exit_code``: 2 bad input, 3 environment (README, "Exit codes")."""
 
     exit_code = 3
 
@@ -73,3 +73,27 @@ class PromptTruncated(EnvironmentFailure):
 
 class PrivacyViolation(EnvironmentFailure):
     """A connection to a host that is neither loopback nor configured was attempted."""
+
+
+class SchemaMismatch(IndexUnreadable):
+    """The index was written by another version of localreview: it is rebuilt, not read."""
+
+    def __init__(self, message: str, *, hint: str | None = None, found: int, wanted: int) -> None:
+        super().__init__(message, hint=hint)
+        self.found = found
+        self.wanted = wanted
+
+
+class ServerTruncatedPrompt(PromptTruncated):
+    """The server kept fewer prompt tokens than the plan sent; carries both numbers.
+
+    Raised by every backend (Ollama's silent truncation, an OpenAI-compatible server's, the
+    embedded model's window), so it lives here rather than with any one of them."""
+
+    def __init__(
+        self, message: str, *, hint: str | None, sent_estimate: int | None, server_count: int, num_ctx: int
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.sent_estimate = sent_estimate
+        self.server_count = server_count
+        self.num_ctx = num_ctx

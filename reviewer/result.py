@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from index.walk import Skip
-from reviewer.findings import Finding
+from reviewer.findings.model import Finding
 
 # A file left out of a review is the same record as one left out of the index: path and why.
 Skipped = Skip

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+# What auto-detection asks Ollama for, and what the messages tell people to pull.
+OLLAMA_DEFAULT_MODEL = "qwen2.5-coder:7b"
+
 
 @dataclass(frozen=True)
 class ChatRequest:

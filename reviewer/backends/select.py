@@ -10,11 +10,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from reviewer.backends.base import Backend
-from reviewer.backends.embedded import EmbeddedBackend, default_model_path
-from reviewer.backends.ollama import DEFAULT_MODEL as OLLAMA_DEFAULT_MODEL
-from reviewer.backends.ollama import OllamaBackend
-from reviewer.backends.openai_compat import OpenAICompatBackend
+from reviewer.backends.base import OLLAMA_DEFAULT_MODEL, Backend
 from reviewer.config import Config
 from reviewer.errors import BackendUnavailable, BadInput, LocalReviewError, ModelMissing
 
@@ -35,12 +31,20 @@ def _embedded_model(config: Config) -> str | None:
     return None
 
 
+# Each backend module is imported only when that backend is built: the ollama client (with
+# pydantic), httpx and llama.cpp cost a review that uses another backend nothing.
+
+
 def _explicit(config: Config) -> Backend:
     if config.backend == "ollama":
+        from reviewer.backends.ollama import OllamaBackend
+
         return OllamaBackend(
             config.host, config.model or OLLAMA_DEFAULT_MODEL, config.timeout, config.keep_alive, config.seed
         )
     if config.backend == "openai":
+        from reviewer.backends.openai_compat import OpenAICompatBackend
+
         if not config.host:
             raise BadInput(
                 "the openai backend needs the server's URL",
@@ -48,6 +52,8 @@ def _explicit(config: Config) -> Backend:
             )
         return OpenAICompatBackend(config.host, config.model, config.timeout, config.seed)
     if config.backend == "embedded":
+        from reviewer.backends.embedded import EmbeddedBackend
+
         return EmbeddedBackend(config.model, n_ctx=config.num_ctx, seed=config.seed, threads=None)
     raise BadInput(
         f"unknown backend '{config.backend}'", hint="use --backend ollama, openai or embedded"
@@ -57,6 +63,8 @@ def _explicit(config: Config) -> Backend:
 def _chosen_embedded(
     config: Config, gguf: str | None, reasons: list[str], log: Callable[[str], None]
 ) -> Backend:
+    from reviewer.backends.embedded import EmbeddedBackend
+
     # gguf None selects the bundled model, which flags itself as a smoke test.
     embedded = EmbeddedBackend(gguf, n_ctx=config.num_ctx, seed=config.seed, threads=None)
     why = "; ".join(reasons)
@@ -76,6 +84,10 @@ def make_backend(config: Config, *, log: Callable[[str], None]) -> Backend:
     user_gguf = _embedded_model(config)
     if user_gguf is not None:
         return _chosen_embedded(config, user_gguf, [f"--model names the GGUF file {user_gguf}"], log)
+
+    from reviewer.backends.embedded import default_model_path
+    from reviewer.backends.ollama import OllamaBackend
+    from reviewer.backends.openai_compat import OpenAICompatBackend
 
     model = config.model or OLLAMA_DEFAULT_MODEL
     probe = OllamaBackend(config.host, model, PROBE_TIMEOUT, config.keep_alive, config.seed)

@@ -1,8 +1,9 @@
-"""The one seam between the MCP tools and the review core.
+"""The one seam between the MCP tools and the review core: ``reviewer.api``.
 
-Every call the MCP server makes into localreview goes through here, so moving to
-``reviewer.api`` (``review(ReviewRequest)``, ``plan(ReviewRequest)``) is an edit of this file only.
-Nothing here prints: the stdio transport owns stdout.
+Every call the MCP server makes into localreview goes through here, through the same
+``ReviewRequest`` / ``review()`` / ``plan()`` as the command line, so the privacy guard, the remote
+opt-in, redaction, suppressions and the baseline apply exactly as they do there. Nothing here
+prints: the stdio transport owns stdout.
 """
 
 from __future__ import annotations
@@ -36,44 +37,30 @@ class ToolRequest:
             raise BadInput(f"cannot read the diff arguments {self.diff!r}: {exc}",
                            hint='pass git-diff arguments as on the command line, e.g. "HEAD~1" or "--staged"') from exc
 
-    def flags(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "host": self.host, "num_ctx": self.num_ctx,
-                "format": "json"}
 
-
-def _resolve(request: ToolRequest, default_repo: Path) -> tuple[Any, Path, Any, Config, Path]:
-    from reviewer.diff import open_repo, parse_diff_args, repo_root, resolve_sides
+def _request(request: ToolRequest, default_repo: Path, log: Callable[[str], None]) -> Any:
+    from reviewer.api import ReviewRequest
 
     where = Path(request.repo).expanduser() if request.repo else default_repo
-    spec = parse_diff_args(request.argv())
-    repo = open_repo(where)
-    root = repo_root(repo)
-    resolve_sides(repo, spec)  # a bad revision is bad input before any model is sought
-    config = load_config(root, request.flags())
-    return repo, root, spec, config, where.resolve()
+    return ReviewRequest(diff_args=tuple(request.argv()), cwd=where, backend=request.backend, model=request.model,
+                         host=request.host, num_ctx=request.num_ctx, format="json", log=log)
 
 
 def review(request: ToolRequest, default_repo: Path, *, log: Callable[[str], None]) -> dict[str, Any]:
     """Findings JSON, exactly as ``localreview diff --format json`` writes it."""
-    from reviewer.commands import prepare_backend, run_review
+    from reviewer import api
     from reviewer.report import render
 
-    repo, root, spec, config, cwd = _resolve(request, default_repo)
-    backend = prepare_backend(config, log=log)
-    result = run_review(repo, root, spec, config, backend, log=log, cwd=cwd)
+    result = api.review(_request(request, default_repo, log))
     out: dict[str, Any] = json.loads(render(result, "json", color=False))
     return out
 
 
 def plan(request: ToolRequest, default_repo: Path, *, log: Callable[[str], None]) -> dict[str, Any]:
     """The review plan, exactly as ``localreview diff --dry-run --format json`` writes it."""
-    from reviewer.commands import prepare_backend
-    from reviewer.review import build_plan, counter_for
+    from reviewer import api
 
-    repo, root, spec, config, cwd = _resolve(request, default_repo)
-    backend = prepare_backend(config, log=log)
-    built = build_plan(repo, root, spec, config, backend, counter_for(backend), cwd=cwd)
-    out: dict[str, Any] = built.to_json()
+    out: dict[str, Any] = api.plan(_request(request, default_repo, log)).to_json()
     return out
 
 

@@ -15,16 +15,16 @@ MAX_LINES = 60  # of one hit's code: enough to read it, small enough for an IDE'
 
 
 def search_index(root: Path, config: Config, query: str, limit: int) -> dict[str, Any]:
-    from index.indexer import index_dir, make_embedder, open_store
+    from index.indexer import make_embedder, open_store
+    from index.paths import index_dir
     from index.shared import open_view, reader_store
-    from reviewer import privacy
-    from reviewer.commands import allowed_hosts_for
+    from reviewer.policy.guard import enforce
 
     query = query.strip()
     if not query:
         raise BadInput("the search query is empty", hint="pass a symbol name or a piece of code")
     limit = max(1, min(limit, 50))
-    privacy.install(allowed_hosts_for(config))
+    enforce(config)  # the same guard and remote opt-in as a review
     state = open_view(root, index_dir(root), bool(config.store_url))
     try:
         definitions: list[dict[str, Any]] = []

@@ -99,7 +99,7 @@ def build_server(default_repo: Path) -> MCPServer:
 
 def serve(default_repo: Path) -> None:
     """Serve on stdin/stdout until the client closes them; the privacy guard is on from the start."""
-    from reviewer import privacy
+    from reviewer.policy import privacy
 
     privacy.install()  # loopback only until a call's configuration names its model / store host
     build_server(default_repo).run("stdio")

@@ -7,7 +7,7 @@ from collections import Counter
 from functools import cache
 from importlib import metadata
 
-from reviewer.findings import SEVERITY_ORDER, Finding, fingerprint
+from reviewer.findings.model import SEVERITY_ORDER, Finding, fingerprint
 from reviewer.result import ReviewResult
 
 TOOL_NAME = "localreview"

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from reviewer.findings import Finding
+from reviewer.findings.model import Finding
 from reviewer.report._common import TOOL_NAME, finding_fingerprint, rule_id
 from reviewer.result import ReviewResult
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import re
 
-from reviewer.findings import Finding, sanitize_text
+from reviewer.findings.model import Finding
+from reviewer.findings.validate import sanitize_text
 from reviewer.report._common import (
     TOOL_NAME,
     coverage_lines,

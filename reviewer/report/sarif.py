@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from reviewer.findings import SEVERITY_ORDER, Finding
+from reviewer.findings.model import SEVERITY_ORDER, Finding
 from reviewer.report._common import (
     TOOL_NAME,
     cwe_url,

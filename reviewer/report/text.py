@@ -3,7 +3,8 @@ and cost. Colour is plain ANSI, added only when the caller asks (a terminal, no 
 
 from __future__ import annotations
 
-from reviewer.findings import Finding, sanitize_text
+from reviewer.findings.model import Finding
+from reviewer.findings.validate import sanitize_text
 from reviewer.report._common import coverage_lines, excerpt, severity_counts, smoke_test_warning
 from reviewer.result import ReviewResult
 

@@ -12,9 +12,10 @@ import pytest
 from tokenizers import Tokenizer
 from tree_sitter import Query
 
-from index.chunk import analyze_file, module_path
+from index.chunk import analyze_file
 from index.languages import LANGUAGES, get_language, get_tags_query, language_for
 from index.model import Chunk, FileAnalysis
+from index.tags import module_path
 
 MAX_TOKENS = 256
 Counter = Callable[[str], int]

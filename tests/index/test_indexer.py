@@ -14,7 +14,8 @@ import pytest
 
 from index.chunk import analyze_file
 from index.embed import SentenceTransformerEmbedder
-from index.indexer import Indexer, index_dir, open_store
+from index.indexer import Indexer, open_store
+from index.paths import index_dir
 from index.state import State
 from reviewer.config import Config
 from reviewer.errors import IndexUnreadable

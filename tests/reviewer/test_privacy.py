@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reviewer import privacy
-from reviewer.commands import allowed_hosts_for
 from reviewer.config import Config
 from reviewer.errors import PrivacyViolation
+from reviewer.policy import privacy
+from reviewer.policy.guard import allowed_hosts_for
 from tests.conftest import git, make_repo
 
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from reviewer.backends.base import ChatRequest, ChatResponse
+from reviewer.backends.base import ChatRequest
 from reviewer.config import Config
 from reviewer.errors import ConfigError
-from reviewer.redact import MASK, RedactingBackend, redact, redact_batch, remote_model_host, require_remote_opt_in
+from reviewer.policy.redact import (
+    MASK,
+    RedactingBackend,
+    redact,
+    redact_batch,
+    remote_model_host,
+    require_remote_opt_in,
+)
+from tests.helpers import ScriptedBackend
 
 # Built from pieces so this file itself does not look like it leaks credentials to scanners.
 GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -192,37 +200,17 @@ def test_a_remote_host_needs_the_opt_in() -> None:
         require_remote_opt_in(Config(store_url="http://chroma.corp.example:8000"), {})
 
 
-class _Recorder:
-    name = "ollama"
-    model = "m"
-    smoke_test_model = False
-
-    def __init__(self) -> None:
-        self.sent: list[ChatRequest] = []
-
-    def check(self) -> None:
-        pass
-
-    def context_length(self) -> int | None:
-        return 32768
-
-    def count_tokens(self, text: str) -> int | None:
-        return None
-
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        self.sent.append(request)
-        return ChatResponse('{"findings": []}', 10, 2, 0.1)
 
 
 def test_redacting_backend_sends_redacted_prompts_and_counts_retries_once() -> None:
-    inner = _Recorder()
+    inner = ScriptedBackend(name="ollama", model="m", context=32768)
     backend = RedactingBackend(inner)
     request = ChatRequest("system", f"diff:\n{SECRETS['github token'][0]}\n{SECRETS['password'][0]}",
                           {"type": "object"}, 8192, 512, expected_prompt_tokens=40)
     backend.chat(request)
     backend.chat(request)  # the same batch, retried after an unusable answer
     assert backend.redacted == 2
-    assert all(GH not in r.user and "pa55-w0rd!" not in r.user for r in inner.sent)
-    assert inner.sent[0].user.count("\n") == request.user.count("\n")
-    assert inner.sent[0].num_ctx == 8192 and inner.sent[0].expected_prompt_tokens == 40
+    assert all(GH not in r.user and "pa55-w0rd!" not in r.user for r in inner.requests)
+    assert inner.requests[0].user.count("\n") == request.user.count("\n")
+    assert inner.requests[0].num_ctx == 8192 and inner.requests[0].expected_prompt_tokens == 40
     assert (backend.name, backend.model, backend.context_length()) == ("ollama", "m", 32768)

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from reviewer.errors import BadInput
-from reviewer.findings import Finding, fingerprint
+from reviewer.findings.model import Finding, fingerprint
 from reviewer.report import FORMATS, render
 from reviewer.report.markdown import escape_inline
 from reviewer.result import Coverage, ReviewResult, Skipped, Stats
+from tests.helpers import sarif_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[")
@@ -194,21 +195,12 @@ def test_json_round_trips_findings() -> None:
 # --- sarif -------------------------------------------------------------------------------------
 
 
-def _sarif_schema() -> dict[str, Any]:
-    # The OASIS schema is reference data kept beside the checkout (../shared/data), not in it.
-    for candidate in (
-        ROOT / "tests" / "data" / "sarif-schema-2.1.0.json",
-        ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json",
-    ):
-        if candidate.is_file():
-            schema: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
-            return schema
-    pytest.skip("the OASIS SARIF 2.1.0 schema is not beside this checkout (../shared/data)")
 
 
 def _validate_sarif(log: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = _sarif_schema()
+    import jsonschema
+
+    schema = sarif_schema()
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]

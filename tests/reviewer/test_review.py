@@ -8,21 +8,23 @@ chosen (garbage, adversarial output, truncation), as a real implementation of th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from reviewer.backends.base import ChatRequest, ChatResponse
-from reviewer.backends.ollama import ServerTruncatedPrompt
 from reviewer.config import Config
-from reviewer.diff import open_repo, parse_diff_args
-from reviewer.review import review
+from reviewer.diff.args import parse_diff_args
+from reviewer.diff.revisions import open_repo
+from reviewer.errors import ServerTruncatedPrompt
+from reviewer.pipeline import review
+from reviewer.report import render
 from tests.conftest import make_repo
+from tests.helpers import ScriptedBackend, run_cli, sarif_schema
 from tests.reviewer.ollama_fake import FakeOllama, free_port
 
 APP = '''import sqlite3
@@ -60,32 +62,6 @@ def added_lines(root: Path) -> set[int]:
             if n > len(APP.split("\n")) - 1 and line.strip()}
 
 
-class ScriptedBackend:
-    """A real implementation of the Backend protocol whose answers the test chooses."""
-
-    name = "scripted"
-    model = "scripted-model"
-    smoke_test_model = False
-
-    def __init__(self, answers: list[Any]) -> None:
-        self.answers: deque[Any] = deque(answers)
-        self.requests: list[ChatRequest] = []
-
-    def check(self) -> None:
-        return None
-
-    def context_length(self) -> int | None:
-        return None
-
-    def count_tokens(self, text: str) -> int | None:
-        return None
-
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        self.requests.append(request)
-        answer = self.answers.popleft()
-        if isinstance(answer, Exception):
-            raise answer
-        return ChatResponse(answer, prompt_tokens=100, completion_tokens=20, seconds=0.01)
 
 
 def run_review(root: Path, backend: ScriptedBackend, **cfg: Any) -> Any:
@@ -128,6 +104,17 @@ def test_garbage_is_retried_once_then_a_warning(tmp_path: Path) -> None:
     assert len(backend.requests) == 2 and not any("not usable" in w for w in result.stats.warnings)
 
 
+def test_backend_warnings_reach_the_report(tmp_path: Path) -> None:
+    root = repo_with_commit(tmp_path)
+    backend = ScriptedBackend([json.dumps({"findings": []})],
+                              warnings=["num_ctx 32768 clamped to the model's 8192", "schema fell back to JSON"])
+    _plan, result = run_review(root, backend)
+    assert "num_ctx 32768 clamped to the model's 8192" in result.stats.warnings
+    assert "schema fell back to JSON" in result.stats.warnings
+    text = render(result, "text", color=False)
+    assert "clamped to the model's 8192" in text
+
+
 def test_truncated_prompt_is_replanned_not_accepted(tmp_path: Path) -> None:
     root = repo_with_commit(tmp_path)
     cut = ServerTruncatedPrompt("the server kept 300 of 900 tokens", hint=None, sent_estimate=900,
@@ -141,8 +128,7 @@ def test_truncated_prompt_is_replanned_not_accepted(tmp_path: Path) -> None:
 
 
 def cli(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reviewer.cli", "diff", *args], cwd=root, capture_output=True,
-                          text=True, env=env)
+    return run_cli(root, "diff", *args, env=env)
 
 
 def test_ollama_review_through_the_cli_and_exit_codes(tmp_path: Path) -> None:
@@ -187,9 +173,27 @@ def test_embedded_end_to_end_text_and_sarif(tmp_path: Path) -> None:
                "--output", str(sarif_path))
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(sarif_path.read_text())
-    schema_path = Path(__file__).resolve().parents[3] / "shared" / "data" / "sarif-schema-2.1.0.json"
-    schema = json.loads(schema_path.read_text())
+    schema = sarif_schema()
     jsonschema.validators.validator_for(schema)(schema).validate(doc)
     for res in doc["runs"][0]["results"]:
         # whatever the tiny model said, only lines the commit added survive validation
         assert res["locations"][0]["physicalLocation"]["region"]["startLine"] in added_lines(root)
+
+
+def test_readme_python_example_reviews_a_commit(tmp_path: Path) -> None:
+    """The README's "From Python" block, run as written, against a repository and an Ollama
+    (the REST fake) found through OLLAMA_HOST, in a fresh process."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    root = repo_with_commit(tmp_path)
+    sql_line = next(n for n, t in enumerate((root / "app/db.py").read_text().split("\n"), 1) if "DELETE" in t)
+    code = block.replace("path/to/repo", str(root))
+    with FakeOllama({"qwen2.5-coder:7b": 32768}) as fake:
+        fake.reply = json.dumps({"findings": [finding(sql_line)]})
+        env = {**os.environ, "OLLAMA_HOST": fake.url}
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"app/db.py:{sql_line} high CWE-89 SQL injection (llm)" in lines
+    assert lines[-1] == "blocks the commit"

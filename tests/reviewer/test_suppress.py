@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from reviewer.cli import cli
 from reviewer.config import Config
 from reviewer.errors import ConfigError
-from reviewer.findings import Finding
+from reviewer.findings.model import Finding
+from reviewer.policy.baseline import DEFAULT_BASELINE, baseline_text, write_baseline
+from reviewer.policy.suppress import filter_findings
 from reviewer.result import Coverage, ReviewResult, Stats
-from reviewer.suppress import DEFAULT_BASELINE, baseline_text, filter_findings, write_baseline
 from tests.conftest import git, make_repo
 from tests.reviewer.ollama_fake import FakeOllama
 
@@ -220,8 +221,9 @@ def test_baseline_command_writes_what_later_reviews_accept(tmp_path: Path, monke
     # A later review of the same change, filtered: the accepted finding is dropped as "baseline".
     from reviewer.backends.ollama import OllamaBackend
     from reviewer.config import load_config
-    from reviewer.diff import open_repo, parse_diff_args
-    from reviewer.review import review
+    from reviewer.diff.args import parse_diff_args
+    from reviewer.diff.revisions import open_repo
+    from reviewer.pipeline import review
 
     with FakeOllama({"qwen2.5-coder:7b": 32768}) as fake:
         fake.reply = _answer(5)

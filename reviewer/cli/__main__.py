@@ -1,0 +1,5 @@
+"""``python -m reviewer.cli``."""
+
+from reviewer.cli import main
+
+main()

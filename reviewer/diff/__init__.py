@@ -1,0 +1,1 @@
+"""git diff → files and hunks: the argument grammar, revision resolution, parsing, blob reading."""

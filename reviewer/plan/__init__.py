@@ -1,0 +1,1 @@
+"""The review plan: classify the changed files, gather context candidates, fit them under the token budget."""

@@ -1,0 +1,300 @@
+"""The review plan: which parts of the diff go into which batch, with what context, at what
+token cost. ``--dry-run`` prints it; the review sends it. Building it loads no language model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import git
+
+from index.model import Definition, FileAnalysis
+from index.paths import index_dir
+from index.symbols import parse_symbols
+from index.walk import walk
+from reviewer.config import Config
+from reviewer.diff.blobs import new_side_text
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.records import DiffSpec, text_lines
+from reviewer.diff.revisions import resolve_sides
+from reviewer.errors import BadInput, IndexBusy, LocalReviewError
+from reviewer.plan.candidates import (
+    Candidate,
+    ChangedFile,
+    MemorySymbols,
+    SymbolSource,
+    candidates_for,
+    overlaps,
+    rank,
+)
+from reviewer.plan.classify import classify
+from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
+from reviewer.plan.records import Batch, ContextItem, Plan
+from reviewer.plan.split import MARKER_TOKENS, group_batches, split_parts
+from reviewer.plan.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from index.state import State
+
+DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
+
+
+MAX_ITEM_SHARE = 0.35  # no single context item may take more of the window than this
+
+
+SIMILAR_PER_CHUNK = 3
+
+
+class Planner:
+    def __init__(self, repo: git.Repo, root: Path, spec: DiffSpec, config: Config, counter: TokenCounter,
+                 *, backend: str, model: str, update_index: bool = True, cwd: Path | None = None) -> None:
+        self.repo, self.root, self.spec, self.config = repo, root, spec, config
+        self.cwd = cwd  # pathspecs after -- are relative to where the user stands, as in git
+        self.counter = counter
+        self.backend, self.model = backend, model
+        self.update_index = update_index
+        self.notes: list[str] = []
+        self._text: dict[str, str | None] = {}
+        self.sides = resolve_sides(repo, spec)
+        self._symbols: dict[str, FileAnalysis] = {}
+
+    # current content -----------------------------------------------------------------------
+    def text_of(self, path: str) -> str | None:
+        if path not in self._text:
+            try:
+                self._text[path] = new_side_text(self.repo, self.spec, path, sides=self.sides)
+            except LocalReviewError:
+                self._text[path] = None
+        return self._text[path]
+
+    def symbols_of(self, path: str) -> FileAnalysis | None:
+        if path not in self._symbols:
+            text = self.text_of(path)
+            if text is None:
+                return None
+            self._symbols[path] = parse_symbols(path, text)
+        return self._symbols[path]
+
+    def enclosing_of(self, path: str, line: int) -> Definition | None:
+        a = self.symbols_of(path)
+        return None if a is None else a.enclosing(line)
+
+    # the plan ------------------------------------------------------------------------------
+    def build(self) -> Plan:
+        files = collect_diff(self.repo, self.spec, cwd=self.cwd)
+        reviewable, skipped = classify(self.repo, self.spec, files, self.config, self.sides)
+        for f, text in reviewable:
+            self._text[f.path] = text
+        hunks_total = sum(len(f.hunks) for f, _ in reviewable)
+        state, store = self._open_index([f.path for f, _ in reviewable])
+        try:
+            symbols: SymbolSource = state if state is not None else self._memory_symbols()
+            base = self.counter.count_chat(*render([], []))
+            available = self.config.num_ctx - self.config.answer_reserve - base
+            if available < 256:
+                raise BadInput(
+                    f"num_ctx {self.config.num_ctx} leaves {available} tokens for the diff after the"
+                    f" {self.config.answer_reserve}-token answer reserve and the {base}-token prompt template",
+                    hint="raise --num-ctx (8192 or more) or lower output_reserve",
+                )
+            cap = int(available * DIFF_SHARE)
+            parts = [p for f, _ in reviewable for p in split_parts(f, cap, self.counter.count)]
+            batches = [self._batch(group, symbols, state, store, available)
+                       for group in group_batches(parts, cap, self.counter.count)]
+        finally:
+            if state is not None:
+                state.close()
+        return Plan(self.backend, self.model, self.config.num_ctx, self.config.answer_reserve,
+                    self.counter.name, tuple(batches), tuple(skipped), hunks_total, tuple(self.notes),
+                    {f.path: t for f, t in reviewable})
+
+    def _open_index(self, paths: Sequence[str]) -> tuple[State | None, Any]:
+        d = index_dir(self.root)
+        shared, fresh = bool(self.config.store_url), not (d / "state.sqlite").exists()
+        if fresh and not shared:
+            self.notes.append("no index yet: similarity search skipped, symbols parsed from the files"
+                              " (run `localreview index` once for better context)")
+            return None, None
+        # Only now the indexer's weight (numpy, filelock, the embedder, Chroma): an index exists.
+        from index.indexer import Indexer, make_embedder, open_store
+        from index.shared import open_view, reader_store
+
+        if self.update_index and (paths or fresh):
+            try:  # a fresh clone of a shared index fetches its view: records, not embeddings
+                Indexer(self.root, self.config, lock_timeout=0).run(only=None if fresh else paths)
+            except IndexBusy:
+                self.notes.append("another localreview run is indexing: planned with the index as it is")
+        if not (d / "state.sqlite").exists():
+            self.notes.append("the shared index is busy or was not read: similarity search skipped")
+            return None, None
+        state = open_view(self.root, d, shared)
+        try:
+            store = reader_store(open_store(self.root, self.config, make_embedder(self.config).model_id), state)
+        except LocalReviewError as exc:
+            self.notes.append(f"similarity search skipped: {exc.message}")
+            store = None
+        return state, store
+
+    def _memory_symbols(self) -> MemorySymbols:
+        result = walk(self.root, excludes=self.config.exclude, max_bytes=self.config.max_file_bytes,
+                      max_line_length=self.config.max_line_length)
+        analyses: dict[str, FileAnalysis] = {}
+        for f in result.files:
+            if f.path not in self._text:
+                self._text[f.path] = f.text
+            a = self.symbols_of(f.path)
+            if a is not None:
+                analyses[f.path] = a
+        return MemorySymbols(analyses)
+
+    def _similar(self, changed: ChangedFile, state: State, store: Any, exclude: Sequence[str]) -> list[Candidate]:
+        from index.chunk import analyze_file
+        from index.indexer import make_embedder
+
+        embedder = make_embedder(self.config)
+        text = self.text_of(changed.path) or ""
+        limit = min(self.config.chunk_tokens, embedder.max_tokens)
+        chunks = [c for c in analyze_file(changed.path, text, embedder.count_tokens, limit).chunks
+                  if any(c.start_line <= n <= c.end_line for n in changed.added)]
+        if not chunks:
+            return []
+        vectors = state.cached_vectors(embedder.model_id, [c.content_hash for c in chunks])
+        missing = [c for c in chunks if c.content_hash not in vectors]
+        if missing:
+            got = embedder.embed([c.embed_text for c in missing])
+            vectors.update({c.content_hash: v for c, v in zip(missing, got, strict=True)})
+        out: list[Candidate] = []
+        for c in chunks[:8]:
+            hits = store.query(vectors[c.content_hash], SIMILAR_PER_CHUNK, exclude_paths=list(exclude))
+            rows = state.chunks_by_ids([h.id for h in hits])
+            for h in hits:
+                row = rows.get(h.id)
+                if row is None:  # an orphan vector of an interrupted run: never served
+                    continue
+                similarity = max(0.0, 1.0 - h.distance)
+                if similarity < 0.3:
+                    continue
+                qname = row.symbol if row.kind not in ("module", "lines", "text") else None
+                out.append(Candidate(row.path, "similar", 20.0 * similarity, qname, row.start_line,
+                                     row.end_line, (row.start_line, row.end_line)))
+        return out
+
+    def _batch(self, parts: Sequence[DiffPart], symbols: SymbolSource, state: State | None, store: Any,
+               available: int) -> Batch:
+        cands: list[Candidate] = []
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for p in parts:
+            analysis = self.symbols_of(p.path) or FileAnalysis(p.path, "text", (), (), ())
+            changed = ChangedFile(p.path, analysis, p.added, tuple(h.new_range for h in p.hunks))
+            spans.setdefault(p.path, []).extend(changed.spans)
+            imports_text = "\n".join(
+                "\n".join(text_lines(self.text_of(p.path) or "")[s - 1:e]) for s, e in analysis.import_ranges)
+            cands += candidates_for(changed, symbols, imports_text, self.enclosing_of)
+            if state is not None and store is not None:
+                cands += self._similar(changed, state, store, sorted({q.path for q in parts}))
+        diff_tokens = sum(self.counter.count(p.text) + MARKER_TOKENS for p in parts)
+        room = available - diff_tokens
+        max_item = int(self.config.num_ctx * MAX_ITEM_SHARE)
+        chosen: list[ContextItem] = []
+        used = 0
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for c in rank(cands):
+            if room - used < MARKER_TOKENS + 16:
+                break
+            item = self._materialize(c, min(max_item, room - used - MARKER_TOKENS))
+            if item is None:
+                continue
+            rng = (item.start_line, item.end_line)
+            if overlaps(rng, taken.get(item.path, [])):
+                continue
+            if c.reason != "enclosing" and _covered(rng, spans.get(item.path, [])):
+                continue  # the diff itself already shows these lines
+            cost = item.tokens + MARKER_TOKENS
+            if used + cost > room:
+                continue
+            chosen.append(item)
+            taken.setdefault(item.path, []).append(rng)
+            used += cost
+        return self._fit(parts, chosen)
+
+    def _fit(self, parts: Sequence[DiffPart], chosen: list[ContextItem]) -> Batch:
+        """Render and count exactly; drop the least important context until the whole prompt fits."""
+        limit = self.config.num_ctx - self.config.answer_reserve
+        while True:
+            context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
+            system, user = render(parts, context)
+            tokens = self.counter.count_chat(system, user)
+            if tokens <= limit or not chosen:
+                return Batch(tuple(parts), tuple(chosen), system, user, tokens)
+            chosen = chosen[:-1]
+
+    def _materialize(self, c: Candidate, max_tokens: int) -> ContextItem | None:
+        """The candidate's text from the file's current content, trimmed around its focus."""
+        if max_tokens <= 0:
+            return None
+        text = self.text_of(c.path)
+        if text is None:
+            return None
+        lines = text_lines(text)
+        start, end, symbol = c.start_line, c.end_line, c.qualified_name or c.path
+        if c.qualified_name is not None:
+            a = self.symbols_of(c.path)
+            found = [d for d in (a.definitions if a else ()) if d.qualified_name == c.qualified_name]
+            if not found:
+                return None  # the index is stale and the definition is gone
+            d = min(found, key=lambda d: abs(d.start_line - c.start_line))
+            start, end = d.start_line, d.end_line
+        if c.qualified_name is None and c.reason == "imports":
+            symbol = f"{c.path} imports"
+        start, end = max(1, start), min(end, len(lines))
+        if start > end:
+            return None
+        start, end = self._trim(lines, start, end, c.focus, max_tokens)
+        if start > end:
+            return None
+        body = number_lines(lines[start - 1:end], start)
+        tokens = self.counter.count(body)
+        if tokens > max_tokens:
+            return None
+        return ContextItem(c.path, start, end, symbol, c.reason, tokens, body)
+
+    def _trim(self, lines: Sequence[str], start: int, end: int, focus: tuple[int, int] | None,
+              max_tokens: int) -> tuple[int, int]:
+        """Grow a window outward from the focus (or down from the start) while it fits.
+
+        Lines are costed one by one (counting a whole window per step would be quadratic), then
+        the window is counted exactly and shrunk from the far side until it truly fits."""
+        def exact(s: int, e: int) -> int:
+            return self.counter.count(number_lines(lines[s - 1:e], s))
+
+        if exact(start, end) <= max_tokens:
+            return start, end
+        cost = {n: self.counter.count(number_lines([lines[n - 1]], n)) + 1 for n in range(start, end + 1)}
+        lo, hi = focus if focus else (start, start)
+        lo, hi = max(lo, start), min(max(hi, lo), end)
+        lo = min(lo, end)
+        hi = max(hi, lo)
+        total = sum(cost[n] for n in range(lo, hi + 1))
+        while total > max_tokens and hi > lo:
+            total -= cost[hi]
+            hi -= 1
+        grown = True
+        while grown:
+            grown = False
+            if lo > start and total + cost[lo - 1] <= max_tokens:
+                lo -= 1
+                total += cost[lo]
+                grown = True
+            if hi < end and total + cost[hi + 1] <= max_tokens:
+                hi += 1
+                total += cost[hi]
+                grown = True
+        while hi >= lo and exact(lo, hi) > max_tokens:
+            hi -= 1
+        return lo, hi
+
+
+def _covered(rng: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s[0] <= rng[0] and rng[1] <= s[1] for s in spans)

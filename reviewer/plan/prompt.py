@@ -1,0 +1,105 @@
+"""Rendering the prompts in ``prompts/*.j2``.
+
+Code under review is data: it reaches the templates only as variables, which jinja2 prints
+verbatim — a ``{{ }}`` or ``{% %}`` inside the code is never evaluated. Each block of code is
+fenced by markers carrying a nonce derived from the content, so code cannot close its own
+fence by quoting the marker.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+
+from reviewer.diff.records import Hunk
+
+MAX_FINDINGS = 20
+
+
+@dataclass(frozen=True)
+class DiffPart:
+    """The part of one file's diff that a batch reviews (all its hunks, or a group of them)."""
+
+    path: str
+    old_path: str | None
+    status: str
+    hunks: tuple[Hunk, ...]
+
+    @property
+    def added(self) -> frozenset[int]:
+        return frozenset(n for h in self.hunks for n in h.added_lines)
+
+    @property
+    def text(self) -> str:
+        return render_hunks(self.hunks)
+
+
+@dataclass(frozen=True)
+class ContextText:
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    reason: str
+    text: str
+
+
+def render_hunks(hunks: Sequence[Hunk]) -> str:
+    """The diff with new-side line numbers in a left column; removed lines have none."""
+    out: list[str] = []
+    for h in hunks:
+        out.append(f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@ {h.header}".rstrip())
+        for ln in h.lines:
+            number = "" if ln.new_lineno is None else str(ln.new_lineno)
+            out.append(f"{number:>6} {ln.kind} {ln.text}")
+    return "\n".join(out)
+
+
+def number_lines(text_lines: Sequence[str], start: int) -> str:
+    return "\n".join(f"{start + i:>6}   {line}" for i, line in enumerate(text_lines))
+
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load),
+        autoescape=False,  # prompts are plain text, not HTML
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _load(name: str) -> str:
+    return resources.files("prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+
+
+def nonce_for(files: Sequence[DiffPart], context: Sequence[ContextText]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.path.encode() + b"\0" + f.text.encode("utf-8", "surrogatepass"))
+    for c in context:
+        h.update(c.path.encode() + b"\0" + c.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:12]
+
+
+def render(files: Sequence[DiffPart], context: Sequence[ContextText]) -> tuple[str, str]:
+    """(system prompt, user prompt) for one batch."""
+    env = _env()
+    system = env.get_template("system.j2").render().strip()
+    user = env.get_template("review.j2").render(
+        files=[{"path": f.path, "old_path": f.old_path, "status": f.status, "text": f.text} for f in files],
+        context=[c.__dict__ for c in context],
+        paths=[f.path for f in files],
+        nonce=nonce_for(files, context),
+        max_findings=MAX_FINDINGS,
+    ).strip()
+    return system, user

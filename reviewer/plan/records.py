@@ -1,0 +1,78 @@
+"""The plan's records: context items, batches, the plan itself, and their JSON (DESIGN.md's contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewer.plan.prompt import DiffPart
+from reviewer.result import Skipped
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    reason: str
+    tokens: int
+    text: str = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
+                "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
+
+
+@dataclass(frozen=True)
+class Batch:
+    files: tuple[DiffPart, ...]
+    context: tuple[ContextItem, ...]
+    system: str
+    user: str
+    prompt_tokens: int
+
+    @property
+    def allowed(self) -> dict[str, frozenset[int]]:
+        out: dict[str, frozenset[int]] = {}
+        for f in self.files:
+            out[f.path] = out.get(f.path, frozenset()) | f.added
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": sorted({f.path for f in self.files}), "prompt_tokens": self.prompt_tokens,
+                "hunks": sum(len(f.hunks) for f in self.files),
+                "context": [c.to_json() for c in self.context]}
+
+
+@dataclass(frozen=True)
+class Plan:
+    backend: str
+    model: str
+    num_ctx: int
+    output_reserve: int
+    token_count: str  # how prompt tokens were counted: exact or estimated
+    batches: tuple[Batch, ...]
+    skipped: tuple[Skipped, ...]
+    hunks_total: int
+    notes: tuple[str, ...]
+    new_text: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def hunks_planned(self) -> int:
+        return sum(len(f.hunks) for b in self.batches for f in b.files)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "num_ctx": self.num_ctx,
+            "batches": [b.to_json() for b in self.batches],
+            "skipped": [{"path": s.path, "why": s.why} for s in self.skipped],
+            "coverage": {"files": len({f.path for b in self.batches for f in b.files}),
+                         "hunks_total": self.hunks_total, "hunks_planned": self.hunks_planned},
+            "output_reserve": self.output_reserve,
+            "token_count": self.token_count,
+            "notes": list(self.notes),
+        }
