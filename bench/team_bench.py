@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         a = tmp / "a"
         t0 = time.perf_counter()
         n_files = replicate(base.root, a, args.files)
+        base.cleanup()  # everything below reads the copies in this run's own directory
         print(f"repository: {n_files} files ({n_files // base.files} copies) built in"
               f" {time.perf_counter() - t0:.0f} s; chroma run at {server.url}")
         os.environ["LOCALREVIEW_STORE_URL"] = server.url
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.subset_files:
             s_root = tmp / "subset"
-            n_sub = subset(base.root, s_root, args.subset_files)
+            n_sub = subset(a / "copy0", s_root, args.subset_files)
             real = run_step("_step_index", str(s_root), False)
             plumbing = full["seconds"] / max(full["chunks"], 1)
             predicted = real["chunks"] * (plumbing + 1 / rate["rate"])
@@ -274,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         view = run_step("_step_index", str(b), True)
         print(f"[5] second clone, `index`: {view['embedded']} embedded, {view['chunks']} chunks of"
               f" {view['files']} files read from the server in {view['seconds']:.1f} s, peak RSS"
-              f" {view['peak_rss_mb']:.0f} MB")
+              f" {view['peak_rss_mb']:.0f} MB; baseline, this run: a clone that indexes again (the old"
+              f" shared mode) ~{full['seconds'] + embed_real:.0f} s,"
+              f" x{(full['seconds'] + embed_real) / view['seconds']:.0f}")
         plan = run_step("_step_plan", str(b), True)
         print(f"    then `diff HEAD~1 --dry-run`: {plan['seconds']:.1f} s, {plan['context']} context items"
               f" ({plan['similar']} similar), exit {plan['exit']}, peak RSS {plan['peak_rss_mb']:.0f} MB")
