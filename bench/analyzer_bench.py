@@ -180,19 +180,11 @@ WORKER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from index.languages import language_for
-import importlib
-def diff_api(name):  # reviewer.diff, or the submodule defining it after the package split (issue 8)
-    for mod in ("reviewer.diff", "reviewer.diff.parse", "reviewer.diff.blobs", "reviewer.diff.revisions",
-                "reviewer.diff.args"):
-        try:
-            found = getattr(importlib.import_module(mod), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise ImportError(name)
-collect_diff, new_side_text = diff_api("collect_diff"), diff_api("new_side_text")
-repo = diff_api("open_repo")(sys.argv[1]); spec = diff_api("parse_diff_args")([])
+from reviewer.diff.args import parse_diff_args
+from reviewer.diff.blobs import new_side_text
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.revisions import open_repo
+repo = open_repo(sys.argv[1]); spec = parse_diff_args([])
 t1 = time.perf_counter()
 files = collect_diff(repo, spec)
 texts = [(f, new_side_text(repo, spec, f.path)) for f in files]

@@ -49,6 +49,8 @@ class ReviewRequest:
     num_ctx: int | None = None
     fail_on: str | None = None
     format: str | None = None
+    analyzers: bool | None = None  # False: no bandit, secrets or rule pack
+    analyzers_only: bool | None = None  # True: findings from the analyzers alone; no model is sought
     use_baseline: bool = True  # False when the baseline itself is being written
     config: Config | None = None  # an already resolved Config (the hook's); the options above are then ignored
     environ: Mapping[str, str] | None = None
@@ -57,7 +59,8 @@ class ReviewRequest:
 
     def flags(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "host": self.host, "num_ctx": self.num_ctx,
-                "fail_on": self.fail_on, "format": self.format}
+                "fail_on": self.fail_on, "format": self.format, "analyzers": self.analyzers,
+                "analyzers_only": self.analyzers_only}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ class ReviewSession:
         self._backend = backend
 
     def backend(self) -> Backend:
+        if self._backend is None and self.config.analyzers_only:
+            from reviewer.backends.none import NoModel
+            from reviewer.policy.guard import enforce
+
+            enforce(self.config)
+            self._backend = NoModel()
         if self._backend is None:
             from reviewer.policy.guard import prepare_backend
 

@@ -68,6 +68,8 @@ class Config:
     # --- analyzers (reviewer/analyzers) ---
     analyzers: bool = True  # false: no bandit, secrets or rule pack
     rules_dir: str | None = None  # a folder of the user's own rules, relative to the repository root
+    analyzers_only: bool = False  # findings from the analyzers alone: no model is sought or called
+    verify: bool | None = None  # a second call per batch checks the model's findings; None: on for real models
     # Where each non-default value came from: key -> "pyproject.toml", "env LOCALREVIEW_X", "flag --x".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from index.walk import Skip
 from reviewer.findings.model import Finding
@@ -46,6 +47,8 @@ class ReviewResult:
     # path -> new-side line number -> text, for the lines findings point at (and a couple around
     # them): renderers show code without reading the working tree, which may have changed since.
     code: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # rule id -> {"title", "help", "cwe", "severity", "category"}: what SARIF says of analyzer rules.
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def code_line(self, path: str, line: int) -> str | None:
         return self.code.get(path, {}).get(line)

@@ -3,64 +3,19 @@ lines a diff changes, and rebuilding the old side so removed guards can be match
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable
 
 from reviewer.analyzers.records import AnalyzerInput, Removal
+from reviewer.diff.records import Hunk, removal_runs, text_lines
 
 
-class DiffLineLike(Protocol):
-    """The fields of ``reviewer.diff.DiffLine`` this module reads (structural, so the diff
-    package can move without this one changing)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def old_lineno(self) -> int | None: ...
-    @property
-    def new_lineno(self) -> int | None: ...
-    @property
-    def text(self) -> str: ...
-
-
-class HunkLike(Protocol):
-    @property
-    def lines(self) -> Sequence[DiffLineLike]: ...
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines numbered as git numbers them: split on "\\n" only, CR dropped."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-
-
-def input_from_hunks(path: str, language: str | None, new_text: str, hunks: Iterable[HunkLike]) -> AnalyzerInput:
+def input_from_hunks(path: str, language: str | None, new_text: str, hunks: Iterable[Hunk]) -> AnalyzerInput:
     """The analyzer input of one file of the diff: its "+" lines, and each run of "-" lines
     anchored at the new-side line that now stands where they were."""
-    total = len(split_lines(new_text))
-    added: set[int] = set()
-    removals: list[Removal] = []
-    for hunk in hunks:
-        run: list[DiffLineLike] = []
-        last_new = 0
-        for ln in [*hunk.lines, None]:
-            if ln is not None and ln.kind == "-":
-                run.append(ln)
-                continue
-            if run:
-                after = ln.new_lineno if ln is not None else None
-                anchor = after if after is not None else last_new
-                anchor = min(max(anchor, 1), max(total, 1))
-                removals.append(Removal(anchor, tuple(r.text for r in run), run[0].old_lineno or 1))
-                run = []
-            if ln is None:
-                break
-            if ln.new_lineno is not None:
-                last_new = ln.new_lineno
-                if ln.kind == "+":
-                    added.add(ln.new_lineno)
+    total = len(text_lines(new_text))
+    added = {ln.new_lineno for h in hunks for ln in h.lines if ln.kind == "+" and ln.new_lineno is not None}
+    removals = [Removal(min(anchor, max(total, 1)), tuple(r.text for r in run), run[0].old_lineno or 1)
+                for h in hunks for anchor, run in removal_runs(h)]
     return AnalyzerInput(path, language, new_text, frozenset(added), tuple(removals))
 
 
@@ -78,7 +33,7 @@ def anchor_span(start: int, end: int, allowed: frozenset[int]) -> tuple[int, int
 def old_side(item: AnalyzerInput) -> tuple[list[str], dict[int, int]] | None:
     """The old side's lines and, for each removed old line, its new-side anchor; None when
     the input is not a complete account of the file's change (then it cannot be rebuilt)."""
-    new_lines = split_lines(item.new_text)
+    new_lines = text_lines(item.new_text)
     removed: dict[int, str] = {}
     anchor_of: dict[int, int] = {}
     for r in item.removals:

@@ -89,11 +89,14 @@ class Hit:
     source: str  # "bandit" | "secrets" | "rule:<id>"
     message: str
     suggestion: str | None = None
+    secret: str | None = field(default=None, repr=False)  # the value found, for masking; never reported
 
 
 @dataclass
 class AnalyzerReport:
     findings: list[Finding] = field(default_factory=list)
+    # (path, line) -> secret values found there: reports mask them wherever the line is shown.
+    secrets: dict[tuple[str, int], list[str]] = field(default_factory=dict, repr=False)
     hints: list[Hint] = field(default_factory=list)
     available: dict[str, str] = field(default_factory=dict)  # analyzer -> "ok" or why not
     timings: dict[str, float] = field(default_factory=dict)  # seconds: bandit, secrets, rules, total

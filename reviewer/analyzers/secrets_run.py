@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reviewer.analyzers.lines import split_lines
 from reviewer.analyzers.records import AnalyzerInput, Hit, RuleInfo
+from reviewer.diff.records import text_lines
 
 # All of detect-secrets 1.5's detectors except the public-IP one (an address is no secret).
 # They match regular expressions and entropy; none calls out unless `verify` is asked for.
@@ -41,7 +41,7 @@ def run_secrets(inputs: Sequence[AnalyzerInput]) -> list[Hit]:
     hits: list[Hit] = []
     plugins = _plugins()
     for item in todo:
-        lines = split_lines(item.new_text)
+        lines = text_lines(item.new_text)
         for n in sorted(item.added):
             if n > len(lines) or not lines[n - 1].strip() or len(lines[n - 1]) > MAX_LINE:
                 continue
@@ -97,4 +97,5 @@ def _hit(item: AnalyzerInput, line: int, plugin: Any, kind: str, value: str) -> 
     )
     message = f"{kind} on an added line: {mask(value)}."
     return Hit(path=item.path, line=line, end_line=line, rule=info, source="secrets", message=message,
-               suggestion="Read the value from the environment or a secret manager, and rotate the exposed one.")
+               suggestion="Read the value from the environment or a secret manager, and rotate the exposed one.",
+               secret=value or None)

@@ -83,5 +83,13 @@ REPORT_OPTIONS: list[Decorator] = [
                  help="Exit 1 when a finding is at or above this severity (default high)."),
 ]
 
+ANALYZER_OPTIONS: list[Decorator] = [
+    click.option("--analyzers/--no-analyzers", default=None,
+                 help="Run bandit, the secret scanner and the rule pack on the changed lines (default on)."),
+    click.option("--analyzers-only", is_flag=True, default=None,
+                 help="Findings from the analyzers alone: no model is sought or called."),
+]
+
 model_options = _apply(MODEL_OPTIONS)
+analyzer_options = _apply(ANALYZER_OPTIONS)
 report_options = _apply(REPORT_OPTIONS)

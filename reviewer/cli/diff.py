@@ -7,24 +7,35 @@ from pathlib import Path
 
 import click
 
-from reviewer.cli._common import finish, git_args, model_options, report_options, use_color, write_output
+from reviewer.cli._common import (
+    analyzer_options,
+    finish,
+    git_args,
+    model_options,
+    report_options,
+    use_color,
+    write_output,
+)
 
 
 @click.command("diff", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
 @model_options
 @report_options
+@analyzer_options
 @click.option("--dry-run", is_flag=True, help="Build and print the review plan; call no model.")
 @click.option("--show-prompt", is_flag=True, help="Print the rendered prompts; call no model.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def diff_cmd(args: tuple[str, ...], backend: str | None, model: str | None, host: str | None, num_ctx: int | None,
-             fmt: str | None, output: Path | None, fail_on: str | None, dry_run: bool, show_prompt: bool) -> None:
+             fmt: str | None, output: Path | None, fail_on: str | None, analyzers: bool | None,
+             analyzers_only: bool | None, dry_run: bool, show_prompt: bool) -> None:
     """Review what `git diff ARGS` shows: REV, A..B, A...B, --staged, -- PATHS."""
     from reviewer.api import ReviewRequest, exit_code, open_session
     from reviewer.cli._common import err
 
     def run() -> int:
         request = ReviewRequest(diff_args=tuple(git_args(args)), cwd=Path.cwd(), backend=backend, model=model,
-                                host=host, num_ctx=num_ctx, fail_on=fail_on, format=fmt, log=err)
+                                host=host, num_ctx=num_ctx, fail_on=fail_on, format=fmt, analyzers=analyzers,
+                                analyzers_only=analyzers_only, log=err)
         session = open_session(request)
         if show_prompt:
             previews = session.prompts()

@@ -8,19 +8,21 @@ from pathlib import Path
 
 import click
 
-from reviewer.cli._common import finish, model_options, report_options, use_color, write_output
+from reviewer.cli._common import analyzer_options, finish, model_options, report_options, use_color, write_output
 
 
 @click.command("hook", context_settings={"help_option_names": ["-h", "--help"]})
 @model_options
 @report_options
+@analyzer_options
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds the whole review may take (config hook_timeout, default 300).")
 @click.option("--fail-open/--fail-closed", default=None,
               help="When no model can run (none installed, server down, too slow): pass with a warning"
                    " (the default) or fail with exit 3.")
 def hook_cmd(backend: str | None, model: str | None, host: str | None, num_ctx: int | None, fmt: str | None,
-             output: Path | None, fail_on: str | None, timeout: float | None, fail_open: bool | None) -> None:
+             output: Path | None, fail_on: str | None, analyzers: bool | None, analyzers_only: bool | None,
+             timeout: float | None, fail_open: bool | None) -> None:
     """Review the staged change (pre-commit) or PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF (pre-push).
 
     Passes at once when nothing reviewable is staged; answers from a cache when the same change
@@ -35,7 +37,7 @@ def hook_cmd(backend: str | None, model: str | None, host: str | None, num_ctx: 
         click.echo(message, err=True)
 
     request = HookRequest(backend=backend, model=model, host=host, num_ctx=num_ctx, format=fmt, fail_on=fail_on,
-                          timeout=timeout, fail_open=fail_open)
+                          timeout=timeout, fail_open=fail_open, analyzers=analyzers, analyzers_only=analyzers_only)
 
     def run() -> int:
         try:

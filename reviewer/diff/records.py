@@ -96,3 +96,23 @@ def text_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def removal_runs(hunk: Hunk) -> list[tuple[int, tuple[DiffLine, ...]]]:
+    """Each run of removed lines with its anchor: the new-side line that now stands where they
+    were (the first line after them; the last line before them at the end of a hunk; 1 in a file
+    left empty). A finding about a removed guard points there."""
+    out: list[tuple[int, tuple[DiffLine, ...]]] = []
+    run: list[DiffLine] = []
+    last_new = 0
+    for ln in [*hunk.lines, None]:
+        if ln is not None and ln.kind == "-":
+            run.append(ln)
+            continue
+        if run:
+            after = ln.new_lineno if ln is not None else None
+            out.append((max(after if after is not None else last_new, 1), tuple(run)))
+            run = []
+        if ln is not None and ln.new_lineno is not None:
+            last_new = ln.new_lineno
+    return out

@@ -238,6 +238,22 @@ def _privacy_checks(config: Config) -> list[Check]:
     return out
 
 
+def _analyzer_checks(config: Config, root: Path | None) -> list[Check]:
+    """One line per analyzer: ok with its version, off by config, or missing and how to get it."""
+    from reviewer.analyzers.inventory import available_analyzers, options_from_config
+
+    if not config.analyzers:
+        return [_warn("analyzers", "off (analyzers = false): no bandit, secret scanner or rule pack",
+                      "drop `analyzers = false` (or LOCALREVIEW_ANALYZERS=0) to run them")]
+    out: list[Check] = []
+    for name, state in sorted(available_analyzers(options_from_config(config, root)).items()):
+        if state.startswith("ok"):
+            out.append(_ok("analyzer", f"{name}: {state}"))
+        else:
+            out.append(_warn("analyzer", f"{name}: {state}", "pip install 'localreview' again to restore it"))
+    return out
+
+
 def run_doctor(cwd: Path, config: Config, *, echo: Echo) -> int:
     """Print what a review would use and what is missing; 0 when a review could run, else 3."""
     from index.walk import git_root
@@ -261,6 +277,7 @@ def run_doctor(cwd: Path, config: Config, *, echo: Echo) -> int:
             checks += _index_checks(root, config)
         except LocalReviewError as exc:
             checks.append(_missing("index", exc.message, exc.hint))
+    checks += _analyzer_checks(config, root)
     checks += _privacy_checks(config)
     checks += _machine(backend_name or config.backend, model or config.model)
     for line in _lines(checks):

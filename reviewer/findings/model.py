@@ -54,10 +54,15 @@ class Finding:
     cwe: str | None = None  # "CWE-<n>" or None
     suggestion: str | None = None
     source: str = "llm"
+    rule: str | None = None  # the analyzer rule that found it ("bandit.B602", "python.pickle-load")
 
     def to_json(self) -> dict[str, Any]:
-        """The finding in DESIGN.md's key order (cwe before title, unlike the fields)."""
-        return {key: getattr(self, key) for key in JSON_KEYS}
+        """The finding in DESIGN.md's key order (cwe before title, unlike the fields); an
+        analyzer's finding adds the id of its rule."""
+        out = {key: getattr(self, key) for key in JSON_KEYS}
+        if self.rule is not None:
+            out["rule"] = self.rule
+        return out
 
 
 _FINDING_ITEM_SCHEMA: dict[str, Any] = {

@@ -91,7 +91,18 @@ def prompts_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def cache_key(fingerprint: Mapping[str, Any], config: Config, backend: str, index: Sequence[Any]) -> str:
+def _analyzers_digest(config: Config, root: Path | None) -> str | None:
+    """The analyzer stage's versions and rule files (built-in and the user's): an edited rule
+    invalidates a cached answer. Cheap: the analyzers themselves are not imported for it."""
+    if not config.analyzers:
+        return None
+    from reviewer.analyzers.inventory import options_from_config, stage_fingerprint
+
+    return stage_fingerprint(options_from_config(config, root))
+
+
+def cache_key(fingerprint: Mapping[str, Any], config: Config, backend: str, index: Sequence[Any],
+              root: Path | None = None) -> str:
     payload = {
         "format": CACHE_FORMAT,
         "change": fingerprint,
@@ -99,6 +110,7 @@ def cache_key(fingerprint: Mapping[str, Any], config: Config, backend: str, inde
         "backend": backend,
         "config": {k: getattr(config, k) for k in config_keys() if k not in _NOT_IN_KEY},
         "prompts": prompts_digest(),
+        "analyzers": _analyzers_digest(config, root),
         "localreview": _dist_version("localreview"),
     }
     blob = json.dumps(payload, sort_keys=True, default=list, ensure_ascii=False)

@@ -15,7 +15,7 @@ from typing import Any
 from reviewer.findings.model import JSON_KEYS, Finding
 from reviewer.result import Coverage, ReviewResult, Skipped, Stats
 
-SCHEMA = 1
+SCHEMA = 2  # 2: findings may carry their rule, results the rules' descriptions
 
 
 def result_to_json(result: ReviewResult) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def result_to_json(result: ReviewResult) -> dict[str, Any]:
         "redacted_secrets": result.redacted_secrets,
         # JSON keys are strings: line numbers are turned back into ints on the way in.
         "code": {path: {str(n): text for n, text in lines.items()} for path, lines in result.code.items()},
+        "rules": {rid: dict(doc) for rid, doc in result.rules.items()},
     }
 
 
@@ -77,6 +78,7 @@ def result_from_json(data: Any) -> ReviewResult:
             redacted_secrets=_int(data["redacted_secrets"]),
             code={_str(path): {int(n): _str(text) for n, text in lines.items()}
                   for path, lines in data["code"].items()},
+            rules={_str(rid): {_str(k): v for k, v in doc.items()} for rid, doc in data["rules"].items()},
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"malformed stored review result: {exc!r}") from exc
@@ -87,9 +89,9 @@ def loads(text: str) -> ReviewResult:
 
 
 def _finding(data: Any) -> Finding:
-    if not isinstance(data, Mapping) or set(data) != set(JSON_KEYS):
+    if not isinstance(data, Mapping) or not set(JSON_KEYS) <= set(data) <= {*JSON_KEYS, "rule"}:
         raise ValueError("malformed stored finding")
-    return Finding(**{key: data[key] for key in JSON_KEYS})
+    return Finding(**{key: data[key] for key in JSON_KEYS}, rule=data.get("rule"))
 
 
 def _int(value: Any) -> int:

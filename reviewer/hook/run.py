@@ -40,7 +40,7 @@ from reviewer.hook.cache import (
     index_signature,
     static_backend_identity,
 )
-from reviewer.hook.trigger import _adds_lines, _toplevel, change_fingerprint, diff_args, skipped
+from reviewer.hook.trigger import _toplevel, change_fingerprint, changes_lines, diff_args, skipped
 from reviewer.hook.watchdog import within
 
 if TYPE_CHECKING:
@@ -60,11 +60,13 @@ class HookRequest:
     fail_on: str | None = None
     timeout: float | None = None  # config hook_timeout
     fail_open: bool | None = None
+    analyzers: bool | None = None
+    analyzers_only: bool | None = None
 
     def flags(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "host": self.host, "num_ctx": self.num_ctx,
                 "format": self.format, "fail_on": self.fail_on, "hook_timeout": self.timeout,
-                "fail_open": self.fail_open}
+                "fail_open": self.fail_open, "analyzers": self.analyzers, "analyzers_only": self.analyzers_only}
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def run_hook(cwd: Path, request: HookRequest, *, log: Callable[[str], None],
         from reviewer.diff.revisions import open_repo, repo_root
 
         top = repo_root(open_repo(cwd))  # raises the error `localreview diff` would give
-    elif not _adds_lines(top, args):
+    elif not changes_lines(top, args):
         log("localreview: nothing to review")
         return _PASS
     config = load_config(top, request.flags(), env)
@@ -136,7 +138,7 @@ def _review_or_recall(root: Path, args: Sequence[str], config: Config, deadline:
             if not backend.model:
                 backend.check()  # a server's default model is known once it has been asked
             identity = backend_identity(backend)
-        hit = cache.load(cache_key(fingerprint, config, identity, index_signature(root)))
+        hit = cache.load(cache_key(fingerprint, config, identity, index_signature(root), root))
         if hit is not None:
             log(f"localreview: answered from the cache ({cache.folder.relative_to(root)}), no model call")
             return HookOutcome(hit, config, from_cache=True)
@@ -160,7 +162,7 @@ def _review_or_recall(root: Path, args: Sequence[str], config: Config, deadline:
     result = within(config.hook_timeout, deadline, session.review)
     if fingerprint is not None and identity is not None:
         try:
-            cache.store(cache_key(fingerprint, config, identity, index_signature(root)), result)
+            cache.store(cache_key(fingerprint, config, identity, index_signature(root), root), result)
         except OSError as exc:
             log(f"localreview: could not store the result in {cache.folder}: {exc.strerror}")
     return HookOutcome(result, config)

@@ -44,10 +44,11 @@ def _toplevel(cwd: Path) -> Path | None:
     return Path(os.fsdecode(proc.stdout.strip()))
 
 
-def _adds_lines(root: Path, args: Sequence[str]) -> bool:
-    """Whether the change adds a line to any file: git's numstat, read without gitpython.
-    Deletions, binaries (counted "-") and pure mode changes add none. Any doubt (an error)
-    says True, and the full path then reports the error as the diff command would."""
+def changes_lines(root: Path, args: Sequence[str]) -> bool:
+    """Whether the change adds or removes a line in a file that stays: git's numstat, read
+    without gitpython (a removed guard is reviewed too; a deleted file is not, it has no new
+    side). Binaries (counted "-") and pure mode changes change none. Any doubt (an error) says
+    True, and the full path then reports the error as the diff command would."""
     if args == ["--staged"]:
         revs = ["--cached"]
     else:
@@ -60,8 +61,8 @@ def _adds_lines(root: Path, args: Sequence[str]) -> bool:
     if proc.returncode != 0:
         return True
     for record in proc.stdout.split(b"\0"):
-        added = record.split(b"\t", 1)[0]
-        if added.isdigit() and int(added) > 0:
+        counts = record.split(b"\t", 2)[:2]
+        if any(n.isdigit() and int(n) > 0 for n in counts):
             return True
     return False
 

@@ -31,8 +31,8 @@ def classify(repo: git.Repo, spec: DiffSpec, files: Sequence[FileDiff], config: 
             why = "symlink"
         elif f.status == "mode" or not f.hunks:
             why = "mode change only" if f.status == "mode" else "no content change"
-        elif not f.added_lines:
-            why = "only removes lines"
+        elif not f.added_lines and not any(ln.kind == "-" for h in f.hunks for ln in h.lines):
+            why = "no content change"
         else:
             text = new_side_text(repo, spec, f.path, sides=sides)
             if text is None:

@@ -187,7 +187,7 @@ class Planner:
         spans: dict[str, list[tuple[int, int]]] = {}
         for p in parts:
             analysis = self.symbols_of(p.path) or FileAnalysis(p.path, "text", (), (), ())
-            changed = ChangedFile(p.path, analysis, p.added, tuple(h.new_range for h in p.hunks))
+            changed = ChangedFile(p.path, analysis, p.added | p.anchors, tuple(h.new_range for h in p.hunks))
             spans.setdefault(p.path, []).extend(changed.spans)
             imports_text = "\n".join(
                 "\n".join(text_lines(self.text_of(p.path) or "")[s - 1:e]) for s, e in analysis.import_ranges)

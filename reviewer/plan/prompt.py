@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import jinja2
 
-from reviewer.diff.records import Hunk
+from reviewer.diff.records import Hunk, removal_runs
 
 MAX_FINDINGS = 20
 
@@ -33,6 +34,11 @@ class DiffPart:
     @property
     def added(self) -> frozenset[int]:
         return frozenset(n for h in self.hunks for n in h.added_lines)
+
+    @property
+    def anchors(self) -> frozenset[int]:
+        """New-side lines where lines were removed: a finding about a removed guard points there."""
+        return frozenset(anchor for h in self.hunks for anchor, _run in removal_runs(h))
 
     @property
     def text(self) -> str:
@@ -91,15 +97,38 @@ def nonce_for(files: Sequence[DiffPart], context: Sequence[ContextText]) -> str:
     return h.hexdigest()[:12]
 
 
-def render(files: Sequence[DiffPart], context: Sequence[ContextText]) -> tuple[str, str]:
+@dataclass(frozen=True)
+class HintText:
+    """An analyzer's hit as the prompt shows it: untrusted data, like the code."""
+
+    path: str
+    line: int
+    rule: str
+    cwe: str | None
+    message: str
+
+
+def render(files: Sequence[DiffPart], context: Sequence[ContextText],
+           hints: Sequence[HintText] = ()) -> tuple[str, str]:
     """(system prompt, user prompt) for one batch."""
     env = _env()
     system = env.get_template("system.j2").render().strip()
     user = env.get_template("review.j2").render(
         files=[{"path": f.path, "old_path": f.old_path, "status": f.status, "text": f.text} for f in files],
         context=[c.__dict__ for c in context],
+        hints=[h.__dict__ for h in hints],
         paths=[f.path for f in files],
         nonce=nonce_for(files, context),
         max_findings=MAX_FINDINGS,
     ).strip()
     return system, user
+
+
+def render_verify(review_prompt: str, findings: Sequence[Mapping[str, Any]]) -> str:
+    """The verification prompt: the batch's own prompt first (a cacheable prefix), then the
+    model's findings as data."""
+    h = hashlib.sha256(review_prompt.encode("utf-8", "surrogatepass"))
+    for f in findings:
+        h.update(repr(sorted(f.items())).encode("utf-8", "surrogatepass"))
+    return _env().get_template("verify.j2").render(
+        review=review_prompt, findings=list(findings), nonce=h.hexdigest()[:12]).strip()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer.plan.prompt import DiffPart
 from reviewer.result import Skipped
+
+if TYPE_CHECKING:
+    from reviewer.analyzers.records import AnalyzerReport
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Batch:
     def allowed(self) -> dict[str, frozenset[int]]:
         out: dict[str, frozenset[int]] = {}
         for f in self.files:
-            out[f.path] = out.get(f.path, frozenset()) | f.added
+            out[f.path] = out.get(f.path, frozenset()) | f.added | f.anchors
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +61,7 @@ class Plan:
     hunks_total: int
     notes: tuple[str, ...]
     new_text: Mapping[str, str] = field(default_factory=dict, repr=False)
+    analysis: AnalyzerReport | None = field(default=None, repr=False)  # the analyzer stage's report
 
     @property
     def hunks_planned(self) -> int:
@@ -75,4 +79,8 @@ class Plan:
             "output_reserve": self.output_reserve,
             "token_count": self.token_count,
             "notes": list(self.notes),
+            **({"analyzers": {"hits": [h.to_json() for h in self.analysis.hints],
+                              "available": dict(self.analysis.available),
+                              "seconds": round(self.analysis.timings.get("total", 0.0), 3)}}
+               if self.analysis is not None else {}),
         }

@@ -34,7 +34,7 @@ def _split_hunk(h: Hunk, cap: int, count: Callable[[str], int]) -> list[Hunk]:
         size += cost
     if current:
         out.append(_sub_hunk(h, current))
-    return [p for p in out if p.added_lines] or out[:1]
+    return [p for p in out if p.added_lines or any(ln.kind == "-" for ln in p.lines)] or out[:1]
 
 
 def split_parts(f: FileDiff, cap: int, count: Callable[[str], int]) -> list[DiffPart]:
@@ -59,7 +59,7 @@ def split_parts(f: FileDiff, cap: int, count: Callable[[str], int]) -> list[Diff
             group = trial
     if group:
         parts.append(DiffPart(f.path, f.old_path, f.status, tuple(group)))
-    return [p for p in parts if p.added]
+    return [p for p in parts if p.added or p.anchors]
 
 
 def group_batches(parts: Sequence[DiffPart], cap: int, count: Callable[[str], int]) -> list[list[DiffPart]]:

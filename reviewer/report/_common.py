@@ -42,6 +42,9 @@ def severity_counts(findings: tuple[Finding, ...]) -> str:
 
 
 def rule_id(f: Finding) -> str:
+    """An analyzer's finding names its rule; the model's are grouped by category and CWE."""
+    if f.rule:
+        return f.rule
     return f"{f.category}/{f.cwe}" if f.cwe else f.category
 
 
@@ -70,7 +73,9 @@ def coverage_lines(result: ReviewResult) -> list[str]:
     files = len(cov.files_reviewed)
     out = [
         f"Reviewed {files} file{'s' if files != 1 else ''}, "
-        f"{cov.hunks_reviewed} of {cov.hunks_total} hunks, with {result.backend} model {result.model}.",
+        f"{cov.hunks_reviewed} of {cov.hunks_total} hunks, "
+        + ("by the analyzers alone (no model)." if result.backend == "none"
+           else f"with {result.backend} model {result.model}."),
         f"Cost: {stats.batches} batch{'es' if stats.batches != 1 else ''}, "
         f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion tokens, "
         f"{stats.seconds:.1f} s.",

@@ -4,6 +4,7 @@ category + CWE, results anchored to repository-relative URIs under ``%SRCROOT%``
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -34,7 +35,7 @@ def render_sarif(result: ReviewResult) -> str:
 
 
 def sarif_log(result: ReviewResult) -> dict[str, Any]:
-    rules, index = _rules(result.findings)
+    rules, index = _rules(result.findings, result.rules)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": TOOL_NAME, "version": tool_version(), "rules": rules}},
         "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository's root."}}},
@@ -45,7 +46,8 @@ def sarif_log(result: ReviewResult) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def _rules(findings: tuple[Finding, ...]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _rules(findings: tuple[Finding, ...], docs: Mapping[str, Mapping[str, Any]]
+           ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     worst: dict[str, Finding] = {}
     for f in findings:
         rid = rule_id(f)
@@ -53,19 +55,27 @@ def _rules(findings: tuple[Finding, ...]) -> tuple[list[dict[str, Any]], dict[st
             worst[rid] = f
     rules: list[dict[str, Any]] = []
     for rid in sorted(worst):
-        rules.append(_rule(rid, worst[rid]))
+        rules.append(_rule(rid, worst[rid], docs.get(rid)))
     return rules, {rule["id"]: i for i, rule in enumerate(rules)}
 
 
-def _rule(rid: str, worst: Finding) -> dict[str, Any]:
+def _rule(rid: str, worst: Finding, doc: Mapping[str, Any] | None) -> dict[str, Any]:
     category = worst.category
     tags = [category]
     text = f"{category.capitalize()} issue"
     rule: dict[str, Any] = {"id": rid, "name": rid.replace("/", "-")}
-    if worst.cwe:
-        text += f" ({worst.cwe})"
-        tags.append(f"external/cwe/{worst.cwe.lower()}")
-        rule["helpUri"] = cwe_url(worst.cwe)
+    cwe = (doc or {}).get("cwe") or worst.cwe
+    if cwe:
+        text += f" ({cwe})"
+        tags.append(f"external/cwe/{str(cwe).lower()}")
+        rule["helpUri"] = cwe_url(str(cwe))
+    if doc:  # an analyzer's rule: its own title and help text
+        text = str(doc.get("title") or text)
+        help_text = str(doc.get("help") or "")
+        if help_text:
+            rule["fullDescription"] = {"text": help_text}
+            rule["help"] = {"text": help_text}
+        tags.append(f"localreview/{worst.source.split(':', 1)[0]}")
     properties: dict[str, Any] = {"tags": tags}
     if category == "security":
         properties["security-severity"] = _SECURITY_SEVERITY[worst.severity]

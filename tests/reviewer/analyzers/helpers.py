@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from index.languages import language_for
-from reviewer.analyzers import AnalyzerInput, input_from_hunks
+from reviewer.analyzers.lines import input_from_hunks
+from reviewer.analyzers.records import AnalyzerInput
+from reviewer.diff.args import parse_diff_args
+from reviewer.diff.blobs import new_side_text
+from reviewer.diff.parse import collect_diff
+from reviewer.diff.revisions import open_repo
 from tests.conftest import git, make_repo, write_files
-
-
-def diff_api(name: str) -> Any:
-    """A function of the diff stage, from ``reviewer.diff`` or, after the package split of issue 8,
-    from the submodule that defines it."""
-    for module in ("reviewer.diff", "reviewer.diff.parse", "reviewer.diff.blobs", "reviewer.diff.revisions",
-                   "reviewer.diff.args"):
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise ImportError(f"reviewer.diff has no {name}")
 
 EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "java": "java"}
 
@@ -37,13 +26,13 @@ def inputs_from_change(root: Path, before: Mapping[str, str], after: Mapping[str
         if text is None:
             git(root, "rm", "-q", rel)
     git(root, "add", "-N", ".")  # new files show in the working-tree diff, as after `git add -N`
-    repo = diff_api("open_repo")(root)
-    spec = diff_api("parse_diff_args")([])
+    repo = open_repo(root)
+    spec = parse_diff_args([])
     out: list[AnalyzerInput] = []
-    for f in diff_api("collect_diff")(repo, spec):
+    for f in collect_diff(repo, spec):
         if f.status == "deleted" or f.is_binary:
             continue
-        text = diff_api("new_side_text")(repo, spec, f.path)
+        text = new_side_text(repo, spec, f.path)
         if text is None:
             continue
         out.append(input_from_hunks(f.path, language_for(f.path, text), text, f.hunks))
