@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ FINDING = ('{"findings": [{"path": "app.py", "line": 6, "end_line": 6, "severity
            ' "message": "The name reaches the query unescaped.", "suggestion": "Pass it as a parameter."}]}')
 MODEL = "qwen2.5-coder:0.5b"
 SOURCE = Path(__file__).resolve().parents[2]
+PROBED: list[int] = []
 
 
 @pytest.fixture
@@ -46,8 +48,10 @@ def _params(cwd: Path) -> StdioServerParameters:
                                  env=env, cwd=str(cwd))
 
 
-async def _session(cwd: Path, calls: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
-    """Start the server, list its tools, make the calls; each outcome is a result or an MCPError."""
+async def _session(cwd: Path, calls: list[tuple[str, dict[str, Any]]],
+                   probe: Callable[[], int] = lambda: 0) -> tuple[list[str], list[Any]]:
+    """Start the server, list its tools, make the calls; each outcome is a result or an MCPError.
+    ``probe`` is read after each call (into ``PROBED``): what the call did to the outside world."""
     async with Client(_params(cwd)) as client:
         assert client.server_info is None or client.server_info.name == "localreview"
         tools = sorted(t.name for t in (await client.list_tools()).tools)
@@ -57,6 +61,7 @@ async def _session(cwd: Path, calls: list[tuple[str, dict[str, Any]]]) -> tuple[
                 out.append(await client.call_tool(name, args))
             except MCPError as exc:
                 out.append(exc)
+            PROBED.append(probe())
         return tools, out
 
 
@@ -83,9 +88,10 @@ def test_tools_review_plan_search_and_errors_over_stdio(repo: Path, tmp_path: Pa
             ("plan", {"diff": "HEAD~1", "backend": "ollama", "host": "http://192.0.2.7:11434", "model": MODEL}),
         ]
         # The server stands in another directory: `repo` names the repository, as an IDE would.
+        PROBED.clear()
         tools, (plan, review, bad_rev, no_repo, bad_quote, remote) = anyio.run(
-            lambda: _session(tmp_path, [(n, {**a, "repo": a.get("repo", str(repo))}) for n, a in calls]))
-        chats = [r for r in ollama.requests if r.path == "/api/chat"]
+            lambda: _session(tmp_path, [(n, {**a, "repo": a.get("repo", str(repo))}) for n, a in calls],
+                             lambda: sum(1 for r in ollama.requests if r.path == "/api/chat")))
 
     assert {"review", "plan", "search"} <= set(tools)
 
@@ -96,7 +102,8 @@ def test_tools_review_plan_search_and_errors_over_stdio(repo: Path, tmp_path: Pa
     got = _payload(review)
     assert [(f["path"], f["line"], f["cwe"]) for f in got["findings"]] == [("app.py", 6, "CWE-89")]
     assert got["stats"]["batches"] == 1
-    assert len(chats) == 1  # the plan called no model; the review called it once
+    assert PROBED[0] == 0 < PROBED[1]  # the plan called no model; the review did
+    assert PROBED[1] == PROBED[-1]  # no call that failed reached the model
 
     # Errors are JSON-RPC errors carrying the command line's message, never a traceback.
     assert isinstance(bad_rev, MCPError), bad_rev
