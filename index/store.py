@@ -59,6 +59,7 @@ class VectorStore:
         self.model_id = model_id
         self.collection_name = collection
         self.rebuilt_reason: str | None = None
+        self.shared = bool(url)
         try:
             if url:
                 parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -100,6 +101,13 @@ class VectorStore:
                     if have.get("model_id") != self.model_id
                     else f"the store schema changed ({have.get('schema_version')} -> {STORE_SCHEMA_VERSION})"
                 )
+                if self.shared:  # a team's index: one client on another version must not wipe it
+                    raise IndexUnreadable(
+                        f"the shared collection {self.collection_name} does not match this localreview:"
+                        f" {self.rebuilt_reason}",
+                        hint="use the localreview version the team's index was built with, or have an admin"
+                        " delete the collection so the next `localreview index` rebuilds it",
+                    )
                 self.client.delete_collection(self.collection_name)
                 col = None
         if col is None:
