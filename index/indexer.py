@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,48 +21,16 @@ from index.chunk import analyze_file
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.model import Chunk, FileAnalysis
 from index.paths import index_dir
+from index.progress import IndexStats, Progress
 from index.state import State
-from index.store import VectorStore
-from index.walk import Skip, SourceFile, git_root, walk
+from index.store import VectorStore, chunk_metadata
+from index.walk import SourceFile, git_root, walk
 from reviewer import git
 from reviewer.config import Config
 from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
 WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
-
-
-@dataclass(frozen=True)
-class Progress:
-    phase: str  # "wait" | "scan" | "parse" | "embed" | "write"
-    done: int
-    total: int
-    message: str = ""
-
-
-@dataclass
-class IndexStats:
-    files: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    reused: int = 0
-    removed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    skipped_files: list[Skip] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, int | float]:
-        return {
-            "files": self.files,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "reused": self.reused,
-            "removed": self.removed,
-            "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
-        }
-
 
 
 def ensure_index_dir(root: Path) -> Path:
@@ -101,10 +68,17 @@ def make_embedder(config: Config) -> Embedder:
 
 
 def open_store(root: Path, config: Config, model_id: str) -> VectorStore:
+    name = collection_name(root, config.store_url)
+    if config.store_url:
+        from index.shared import model_key
+
+        # One collection per model on a shared server: a teammate on another model must not
+        # make the store "rebuild" (delete) everyone's vectors.
+        name = f"{name}-{model_key(model_id)}"
     return VectorStore(
         path=None if config.store_url else index_dir(root) / "chroma",
         url=config.store_url,
-        collection=collection_name(root, config.store_url),
+        collection=name,
         model_id=model_id,
     )
 
@@ -165,6 +139,12 @@ class Indexer:
     def _run_locked(self, d: Path, *, full: bool, only: Iterable[str] | None) -> IndexStats:
         stats = IndexStats()
         state = self._open_state(d, full, stats)
+        if self.config.store_url:
+            try:
+                self._run_shared(state, stats, only)
+            finally:
+                state.close()
+            return stats
         try:
             store = self._open_store(d, full)
             if full:
@@ -181,6 +161,28 @@ class Indexer:
         finally:
             state.close()
         return stats
+
+    def _run_shared(self, state: State, stats: IndexStats, only: Iterable[str] | None) -> None:
+        """A shared index: the server is the truth and is never cleared or swept from here
+        (``--full`` rebuilds only this clone's view); see index/shared.py."""
+        from index.shared import update_shared
+
+        store = open_store(self.root, self.config, self.embedder.model_id)
+        if state.get_meta("model_id") not in (None, self.embedder.model_id):
+            stats.notes.append("the embedding model changed: rebuilding this clone's view of the shared index")
+            state.remove_files(list(state.file_digests()))
+        state.set_meta("model_id", self.embedder.model_id)
+        import httpx
+        from chromadb.errors import ChromaError
+
+        try:
+            update_shared(self, state, store, stats, only)
+        except (httpx.HTTPError, ChromaError, OSError) as exc:
+            raise IndexUnreadable(
+                f"lost the Chroma server at {self.config.store_url} while indexing: {exc}",
+                hint="check that it is running, then run `localreview index` again: it keeps all the server"
+                " acknowledged and redoes only the rest",
+            ) from exc
 
     def _open_store(self, d: Path, full: bool) -> VectorStore:
         try:
@@ -294,7 +296,7 @@ class Indexer:
                 store.upsert(
                     [c.chunk_id for c in new_chunks],
                     np.stack([vectors[c.content_hash] for c in new_chunks]),
-                    [_metadata(c) for c in new_chunks],
+                    [chunk_metadata(c) for c in new_chunks],
                     [c.text for c in new_chunks],
                 )
             state.replace_files([(a, f.digest) for a, f in zip(group, group_files, strict=True)])
@@ -305,15 +307,3 @@ class Indexer:
                 removed += len(stale)
             self.emit(Progress("write", min(i + WRITE_GROUP, len(files)), len(files)))
         return removed
-
-
-def _metadata(c: Chunk) -> dict[str, str | int]:
-    return {
-        "path": c.path,
-        "language": c.language,
-        "start_line": c.start_line,
-        "end_line": c.end_line,
-        "symbol": c.symbol,
-        "kind": c.kind,
-        "hash": c.content_hash,
-    }

@@ -152,6 +152,9 @@ def _index_checks(root: Path, config: Config) -> list[Check]:
     else:
         name = model_dir.parent.name if model_dir.name == "model" else model_dir.name
         out.append(_ok("embedder", f"{name}, loaded from disk (no download)"))
+    if not exists and config.store_url:
+        out.append(_ok("index", f"shared at {config.store_url}: this clone's view is fetched on the first review"))
+        return out
     if not exists:
         out.append(_warn("index", f"none at {d}: reviews parse symbols from the files and skip similarity search",
                          "localreview index"))
