@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # One command sets localreview up on a fresh machine: a virtual environment in .venv with
 # the tool, the embedded smoke-test model and (with --dev) the test tools, all versions
-# pinned by constraints.txt (which also keeps torch on its CPU build).
+# pinned by constraints.txt. No torch: the default embedding runtime is onnxruntime; --dev adds
+# the torch extra (sentence-transformers, kept on the CPU build of torch by constraints.txt).
 set -eu
 cd "$(dirname "$0")"
 PY="${PYTHON:-python3}"
