@@ -24,15 +24,16 @@ MAX_BATCH = 128
 
 
 def session_threads() -> int:
-    """Threads for one onnxruntime session: ``LOCALREVIEW_EMBED_THREADS`` or every core.
+    """Threads for one onnxruntime session: ``LOCALREVIEW_EMBED_THREADS``, else one core less than
+    the machine has (at least one), as the embedded LLM backend does.
 
-    On a 2-core machine two intra-op threads are ~1.6x one when the machine is idle; when other
-    processes compete for the cores, spinning threads waste their slices, so spinning is off
-    (see ``OrtSentenceModel``) rather than the thread count lowered (bench/README.md)."""
+    The core left over runs the parse worker, the writes and whatever else the user runs. On the
+    shared 2-core machine here one intra-op thread embedded faster than two (bench/README.md:
+    spinning off, two threads still lose whole time slices to other processes)."""
     raw = os.environ.get("LOCALREVIEW_EMBED_THREADS", "")
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
-    return max(1, os.cpu_count() or 1)
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 class OrtSentenceModel:
