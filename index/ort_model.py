@@ -28,8 +28,9 @@ def session_threads() -> int:
     the machine has (at least one), as the embedded LLM backend does.
 
     The core left over runs the parse worker, the writes and whatever else the user runs. On the
-    shared 2-core machine here one intra-op thread embedded faster than two (bench/README.md:
-    spinning off, two threads still lose whole time slices to other processes)."""
+    shared 2-core machine here (load 10-14) one and two intra-op threads were within noise of each
+    other, each winning some runs (bench/README.md); on an idle 2-core machine two may embed faster:
+    set LOCALREVIEW_EMBED_THREADS=2. Spinning is off (see ``OrtSentenceModel``)."""
     raw = os.environ.get("LOCALREVIEW_EMBED_THREADS", "")
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
