@@ -53,6 +53,9 @@ class OrtSentenceModel:
         # Busy-waiting worker threads stall every op when another process holds a core.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: the CLI owns stderr
+        # Every batch has its own shape, and the memory-pattern cache keeps one plan per shape: RSS
+        # grew by ~400 MB per 90 texts with it, and stays flat (the arena's high-water mark) without.
+        options.enable_mem_pattern = False
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
