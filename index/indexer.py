@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 from index.chunk import analyze_file
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.model import Chunk, FileAnalysis
+from index.parse_ahead import parse_ahead
 from index.paths import index_dir
 from index.progress import IndexStats, Progress
 from index.state import State
@@ -30,7 +31,9 @@ from reviewer.config import Config
 from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
-WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
+# Files per window: parsed together (a window ahead, in a worker), embedded, then written in one
+# SQLite transaction / Chroma upsert.
+WRITE_GROUP = 200
 
 
 def ensure_index_dir(root: Path) -> Path:
@@ -231,9 +234,7 @@ class Indexer:
         else:
             wanted = set(only)
             gone = sorted(p for p in set(indexed) - present if p in wanted)
-        analyses = self._parse(changed)
-        vectors = self._vectors(state, analyses, stats)
-        stats.removed += self._write(state, store, changed, analyses, vectors)
+        stats.removed += self._index_files(state, store, changed, stats)
         if gone:
             old = sorted(state.chunk_ids(gone))
             state.remove_files(gone)
@@ -243,7 +244,27 @@ class Indexer:
         stats.chunks = state.chunk_count()
         stats.reused = stats.chunks - stats.embedded
 
+    def _index_files(self, state: State, store: VectorStore, files: Sequence[SourceFile], stats: IndexStats) -> int:
+        """Parse (in a worker, a window ahead), embed and write ``files``, one window of
+        ``WRITE_GROUP`` files at a time: its vectors cached, then Chroma, then SQLite."""
+        limit = min(self.config.chunk_tokens, self.embedder.max_tokens)
+        count = self.embedder.count_tokens
+
+        def analyze(f: SourceFile) -> FileAnalysis:
+            return analyze_file(f.path, f.text, count, limit)
+
+        removed = 0
+        progress = _EmbedProgress(self.emit)
+        for window in parse_ahead(files, analyze, WRITE_GROUP):
+            end = window.start + len(window.files)
+            self.emit(Progress("parse", end, len(files)))
+            vectors = self._vectors(state, window.analyses, stats, progress)
+            removed += self._write(state, store, window.files, window.analyses, vectors)
+            self.emit(Progress("write", end, len(files)))
+        return removed
+
     def _parse(self, files: Sequence[SourceFile]) -> list[FileAnalysis]:
+        """Every file's analysis, in order (the shared path's, which embeds on its own)."""
         limit = min(self.config.chunk_tokens, self.embedder.max_tokens)
         out: list[FileAnalysis] = []
         for i, f in enumerate(files):
@@ -252,30 +273,29 @@ class Indexer:
                 self.emit(Progress("parse", i + 1, len(files)))
         return out
 
-    def _vectors(self, state: State, analyses: Sequence[FileAnalysis], stats: IndexStats) -> dict[str, np.ndarray]:
-        """Vectors for every chunk hash, from the cache or freshly embedded (and cached at once,
-        so an interrupted run keeps what it paid for)."""
+    def _vectors(
+        self, state: State, analyses: Sequence[FileAnalysis], stats: IndexStats, progress: _EmbedProgress
+    ) -> dict[str, np.ndarray]:
+        """Vectors for every chunk hash of a window, from the cache or freshly embedded (and cached
+        at once, so an interrupted run keeps what it paid for). Identical chunks are embedded once;
+        the texts go to the model longest-alike together (sorted by length, then cut into calls),
+        so a batch pads little."""
         model_id = self.embedder.model_id
         by_hash: dict[str, Chunk] = {}
         all_chunks = [c for a in analyses for c in a.chunks]
         for c in all_chunks:
             by_hash.setdefault(c.content_hash, c)
         vectors = state.cached_vectors(model_id, list(by_hash))
-        todo = [h for h in by_hash if h not in vectors]
+        todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: len(by_hash[h].embed_text))
         todo_set = set(todo)
-        stats.embedded = sum(1 for c in all_chunks if c.content_hash in todo_set)
-        total = len(todo)
-        if total:
-            self.emit(Progress("embed", 0, total, "loading the embedding model"))
-        started = time.perf_counter()
-        for i in range(0, total, EMBED_GROUP):
+        stats.embedded += sum(1 for c in all_chunks if c.content_hash in todo_set)
+        progress.add(len(todo))
+        for i in range(0, len(todo), EMBED_GROUP):
             part = todo[i : i + EMBED_GROUP]
             got = self.embedder.embed([by_hash[h].embed_text for h in part])
             state.cache_vectors(model_id, list(zip(part, got, strict=True)))
             vectors.update(zip(part, got, strict=True))
-            done = i + len(part)
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            self.emit(Progress("embed", done, total, f"{rate:.1f} chunks/s"))
+            progress.done_(len(part))
         return vectors
 
     def _write(
@@ -286,24 +306,42 @@ class Indexer:
         analyses: Sequence[FileAnalysis],
         vectors: dict[str, np.ndarray],
     ) -> int:
-        removed = 0
-        for i in range(0, len(files), WRITE_GROUP):
-            group_files = files[i : i + WRITE_GROUP]
-            group = analyses[i : i + WRITE_GROUP]
-            old_ids = state.chunk_ids([a.path for a in group])
-            new_chunks = [c for a in group for c in a.chunks if c.chunk_id not in old_ids]
-            if new_chunks:
-                store.upsert(
-                    [c.chunk_id for c in new_chunks],
-                    np.stack([vectors[c.content_hash] for c in new_chunks]),
-                    [chunk_metadata(c) for c in new_chunks],
-                    [c.text for c in new_chunks],
-                )
-            state.replace_files([(a, f.digest) for a, f in zip(group, group_files, strict=True)])
-            keep = {c.chunk_id for a in group for c in a.chunks}
-            stale = sorted(old_ids - keep)
-            if stale:
-                store.delete(stale)
-                removed += len(stale)
-            self.emit(Progress("write", min(i + WRITE_GROUP, len(files)), len(files)))
-        return removed
+        """One group of files: new vectors into Chroma, then the files' record into SQLite in one
+        transaction, then the group's stale vectors out of Chroma."""
+        old_ids = state.chunk_ids([a.path for a in analyses])
+        new_chunks = [c for a in analyses for c in a.chunks if c.chunk_id not in old_ids]
+        if new_chunks:
+            store.upsert(
+                [c.chunk_id for c in new_chunks],
+                np.stack([vectors[c.content_hash] for c in new_chunks]),
+                [chunk_metadata(c) for c in new_chunks],
+                [c.text for c in new_chunks],
+            )
+        state.replace_files([(a, f.digest) for a, f in zip(analyses, files, strict=True)])
+        keep = {c.chunk_id for a in analyses for c in a.chunks}
+        stale = sorted(old_ids - keep)
+        if stale:
+            store.delete(stale)
+        return len(stale)
+
+
+class _EmbedProgress:
+    """Embedding progress over the whole run: the total grows as windows are parsed."""
+
+    def __init__(self, emit: Callable[[Progress], None]) -> None:
+        self.emit = emit
+        self.total = 0
+        self.done = 0
+        self.started: float | None = None
+
+    def add(self, n: int) -> None:
+        if n and self.started is None:
+            self.started = time.perf_counter()
+            self.emit(Progress("embed", 0, n, "loading the embedding model"))
+        self.total += n
+
+    def done_(self, n: int) -> None:
+        self.done += n
+        rate = self.done / max(time.perf_counter() - (self.started or 0.0), 1e-9)
+        self.emit(Progress("embed", self.done, self.total, f"{rate:.1f} chunks/s"))
+

@@ -19,7 +19,7 @@ from reviewer.diff.blobs import new_side_text
 from reviewer.diff.parse import collect_diff
 from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.diff.revisions import resolve_sides
-from reviewer.errors import BadInput, IndexBusy, LocalReviewError
+from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReviewError
 from reviewer.plan.candidates import (
     Candidate,
     ChangedFile,
@@ -126,6 +126,10 @@ class Planner:
                 Indexer(self.root, self.config, lock_timeout=0).run(only=None if fresh else paths)
             except IndexBusy:
                 self.notes.append("another localreview run is indexing: planned with the index as it is")
+            except EnvironmentFailure as exc:
+                # No embedding model here (a pre-commit hook's own environment installs none) or
+                # the store is away: the review goes on with the index as it is, and says so.
+                self.notes.append(f"the index was not refreshed ({exc.message}): planned with it as it is")
         if not (d / "state.sqlite").exists():
             self.notes.append("the shared index is busy or was not read: similarity search skipped")
             return None, None
