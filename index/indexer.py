@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,49 +20,20 @@ from filelock import FileLock, Timeout
 from index.chunk import analyze_file
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.model import Chunk, FileAnalysis
+from index.parse_ahead import parse_ahead
 from index.paths import index_dir
+from index.progress import IndexStats, Progress
 from index.state import State
-from index.store import VectorStore
-from index.walk import Skip, SourceFile, git_root, walk
+from index.store import VectorStore, chunk_metadata
+from index.walk import SourceFile, git_root, walk
 from reviewer import git
 from reviewer.config import Config
 from reviewer.errors import IndexBusy, IndexUnreadable, SchemaMismatch
 
 EMBED_GROUP = 256  # texts per embedder call: big enough to batch well, small enough to checkpoint
-WRITE_GROUP = 200  # files per SQLite transaction / Chroma upsert
-
-
-@dataclass(frozen=True)
-class Progress:
-    phase: str  # "wait" | "scan" | "parse" | "embed" | "write"
-    done: int
-    total: int
-    message: str = ""
-
-
-@dataclass
-class IndexStats:
-    files: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    reused: int = 0
-    removed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    skipped_files: list[Skip] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, int | float]:
-        return {
-            "files": self.files,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "reused": self.reused,
-            "removed": self.removed,
-            "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
-        }
-
+# Files per window: parsed together (a window ahead, in a worker), embedded, then written in one
+# SQLite transaction / Chroma upsert.
+WRITE_GROUP = 200
 
 
 def ensure_index_dir(root: Path) -> Path:
@@ -101,10 +71,17 @@ def make_embedder(config: Config) -> Embedder:
 
 
 def open_store(root: Path, config: Config, model_id: str) -> VectorStore:
+    name = collection_name(root, config.store_url)
+    if config.store_url:
+        from index.shared import model_key
+
+        # One collection per model on a shared server: a teammate on another model must not
+        # make the store "rebuild" (delete) everyone's vectors.
+        name = f"{name}-{model_key(model_id)}"
     return VectorStore(
         path=None if config.store_url else index_dir(root) / "chroma",
         url=config.store_url,
-        collection=collection_name(root, config.store_url),
+        collection=name,
         model_id=model_id,
     )
 
@@ -165,6 +142,12 @@ class Indexer:
     def _run_locked(self, d: Path, *, full: bool, only: Iterable[str] | None) -> IndexStats:
         stats = IndexStats()
         state = self._open_state(d, full, stats)
+        if self.config.store_url:
+            try:
+                self._run_shared(state, stats, only)
+            finally:
+                state.close()
+            return stats
         try:
             store = self._open_store(d, full)
             if full:
@@ -181,6 +164,28 @@ class Indexer:
         finally:
             state.close()
         return stats
+
+    def _run_shared(self, state: State, stats: IndexStats, only: Iterable[str] | None) -> None:
+        """A shared index: the server is the truth and is never cleared or swept from here
+        (``--full`` rebuilds only this clone's view); see index/shared.py."""
+        from index.shared import update_shared
+
+        store = open_store(self.root, self.config, self.embedder.model_id)
+        if state.get_meta("model_id") not in (None, self.embedder.model_id):
+            stats.notes.append("the embedding model changed: rebuilding this clone's view of the shared index")
+            state.remove_files(list(state.file_digests()))
+        state.set_meta("model_id", self.embedder.model_id)
+        import httpx
+        from chromadb.errors import ChromaError
+
+        try:
+            update_shared(self, state, store, stats, only)
+        except (httpx.HTTPError, ChromaError, OSError) as exc:
+            raise IndexUnreadable(
+                f"lost the Chroma server at {self.config.store_url} while indexing: {exc}",
+                hint="check that it is running, then run `localreview index` again: it keeps all the server"
+                " acknowledged and redoes only the rest",
+            ) from exc
 
     def _open_store(self, d: Path, full: bool) -> VectorStore:
         try:
@@ -229,9 +234,7 @@ class Indexer:
         else:
             wanted = set(only)
             gone = sorted(p for p in set(indexed) - present if p in wanted)
-        analyses = self._parse(changed)
-        vectors = self._vectors(state, analyses, stats)
-        stats.removed += self._write(state, store, changed, analyses, vectors)
+        stats.removed += self._index_files(state, store, changed, stats)
         if gone:
             old = sorted(state.chunk_ids(gone))
             state.remove_files(gone)
@@ -241,7 +244,27 @@ class Indexer:
         stats.chunks = state.chunk_count()
         stats.reused = stats.chunks - stats.embedded
 
+    def _index_files(self, state: State, store: VectorStore, files: Sequence[SourceFile], stats: IndexStats) -> int:
+        """Parse (in a worker, a window ahead), embed and write ``files``, one window of
+        ``WRITE_GROUP`` files at a time: its vectors cached, then Chroma, then SQLite."""
+        limit = min(self.config.chunk_tokens, self.embedder.max_tokens)
+        count = self.embedder.count_tokens
+
+        def analyze(f: SourceFile) -> FileAnalysis:
+            return analyze_file(f.path, f.text, count, limit)
+
+        removed = 0
+        progress = _EmbedProgress(self.emit)
+        for window in parse_ahead(files, analyze, WRITE_GROUP):
+            end = window.start + len(window.files)
+            self.emit(Progress("parse", end, len(files)))
+            vectors = self._vectors(state, window.analyses, stats, progress)
+            removed += self._write(state, store, window.files, window.analyses, vectors)
+            self.emit(Progress("write", end, len(files)))
+        return removed
+
     def _parse(self, files: Sequence[SourceFile]) -> list[FileAnalysis]:
+        """Every file's analysis, in order (the shared path's, which embeds on its own)."""
         limit = min(self.config.chunk_tokens, self.embedder.max_tokens)
         out: list[FileAnalysis] = []
         for i, f in enumerate(files):
@@ -250,30 +273,29 @@ class Indexer:
                 self.emit(Progress("parse", i + 1, len(files)))
         return out
 
-    def _vectors(self, state: State, analyses: Sequence[FileAnalysis], stats: IndexStats) -> dict[str, np.ndarray]:
-        """Vectors for every chunk hash, from the cache or freshly embedded (and cached at once,
-        so an interrupted run keeps what it paid for)."""
+    def _vectors(
+        self, state: State, analyses: Sequence[FileAnalysis], stats: IndexStats, progress: _EmbedProgress
+    ) -> dict[str, np.ndarray]:
+        """Vectors for every chunk hash of a window, from the cache or freshly embedded (and cached
+        at once, so an interrupted run keeps what it paid for). Identical chunks are embedded once;
+        the texts go to the model longest-alike together (sorted by length, then cut into calls),
+        so a batch pads little."""
         model_id = self.embedder.model_id
         by_hash: dict[str, Chunk] = {}
         all_chunks = [c for a in analyses for c in a.chunks]
         for c in all_chunks:
             by_hash.setdefault(c.content_hash, c)
         vectors = state.cached_vectors(model_id, list(by_hash))
-        todo = [h for h in by_hash if h not in vectors]
+        todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: len(by_hash[h].embed_text))
         todo_set = set(todo)
-        stats.embedded = sum(1 for c in all_chunks if c.content_hash in todo_set)
-        total = len(todo)
-        if total:
-            self.emit(Progress("embed", 0, total, "loading the embedding model"))
-        started = time.perf_counter()
-        for i in range(0, total, EMBED_GROUP):
+        stats.embedded += sum(1 for c in all_chunks if c.content_hash in todo_set)
+        progress.add(len(todo))
+        for i in range(0, len(todo), EMBED_GROUP):
             part = todo[i : i + EMBED_GROUP]
             got = self.embedder.embed([by_hash[h].embed_text for h in part])
             state.cache_vectors(model_id, list(zip(part, got, strict=True)))
             vectors.update(zip(part, got, strict=True))
-            done = i + len(part)
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            self.emit(Progress("embed", done, total, f"{rate:.1f} chunks/s"))
+            progress.done_(len(part))
         return vectors
 
     def _write(
@@ -284,36 +306,42 @@ class Indexer:
         analyses: Sequence[FileAnalysis],
         vectors: dict[str, np.ndarray],
     ) -> int:
-        removed = 0
-        for i in range(0, len(files), WRITE_GROUP):
-            group_files = files[i : i + WRITE_GROUP]
-            group = analyses[i : i + WRITE_GROUP]
-            old_ids = state.chunk_ids([a.path for a in group])
-            new_chunks = [c for a in group for c in a.chunks if c.chunk_id not in old_ids]
-            if new_chunks:
-                store.upsert(
-                    [c.chunk_id for c in new_chunks],
-                    np.stack([vectors[c.content_hash] for c in new_chunks]),
-                    [_metadata(c) for c in new_chunks],
-                    [c.text for c in new_chunks],
-                )
-            state.replace_files([(a, f.digest) for a, f in zip(group, group_files, strict=True)])
-            keep = {c.chunk_id for a in group for c in a.chunks}
-            stale = sorted(old_ids - keep)
-            if stale:
-                store.delete(stale)
-                removed += len(stale)
-            self.emit(Progress("write", min(i + WRITE_GROUP, len(files)), len(files)))
-        return removed
+        """One group of files: new vectors into Chroma, then the files' record into SQLite in one
+        transaction, then the group's stale vectors out of Chroma."""
+        old_ids = state.chunk_ids([a.path for a in analyses])
+        new_chunks = [c for a in analyses for c in a.chunks if c.chunk_id not in old_ids]
+        if new_chunks:
+            store.upsert(
+                [c.chunk_id for c in new_chunks],
+                np.stack([vectors[c.content_hash] for c in new_chunks]),
+                [chunk_metadata(c) for c in new_chunks],
+                [c.text for c in new_chunks],
+            )
+        state.replace_files([(a, f.digest) for a, f in zip(analyses, files, strict=True)])
+        keep = {c.chunk_id for a in analyses for c in a.chunks}
+        stale = sorted(old_ids - keep)
+        if stale:
+            store.delete(stale)
+        return len(stale)
 
 
-def _metadata(c: Chunk) -> dict[str, str | int]:
-    return {
-        "path": c.path,
-        "language": c.language,
-        "start_line": c.start_line,
-        "end_line": c.end_line,
-        "symbol": c.symbol,
-        "kind": c.kind,
-        "hash": c.content_hash,
-    }
+class _EmbedProgress:
+    """Embedding progress over the whole run: the total grows as windows are parsed."""
+
+    def __init__(self, emit: Callable[[Progress], None]) -> None:
+        self.emit = emit
+        self.total = 0
+        self.done = 0
+        self.started: float | None = None
+
+    def add(self, n: int) -> None:
+        if n and self.started is None:
+            self.started = time.perf_counter()
+            self.emit(Progress("embed", 0, n, "loading the embedding model"))
+        self.total += n
+
+    def done_(self, n: int) -> None:
+        self.done += n
+        rate = self.done / max(time.perf_counter() - (self.started or 0.0), 1e-9)
+        self.emit(Progress("embed", self.done, self.total, f"{rate:.1f} chunks/s"))
+

@@ -1,9 +1,12 @@
 """A sentence-transformers ONNX model run with onnxruntime and tokenizers alone.
 
-Importing torch and sentence-transformers costs seconds; a pre-commit hook pays that on every
-commit that changes code. Once the int8 model is exported, embedding needs neither: tokenize,
-run the graph, mean-pool over the attention mask, normalise — what the model's own modules
-(Transformer → Pooling(mean) → Normalize) do.
+Importing torch and sentence-transformers costs seconds (and their install ~1 GB); reviewing and
+indexing need neither: tokenize, run the graph, mean-pool over the attention mask, normalise —
+what the model's own modules (Transformer → Pooling(mean) → Normalize) do.
+
+Batching is by length: texts are tokenized once, sorted by token count and cut into batches
+of similar length, so little work goes into padding; a batch of short texts holds more of them
+(up to a token budget), a batch of long ones fewer.
 """
 
 from __future__ import annotations
@@ -16,6 +19,23 @@ from typing import Any
 
 import numpy as np
 
+TOKEN_BUDGET = 8192  # padded tokens per onnxruntime call: 32 texts of 256 tokens, or more short ones
+MAX_BATCH = 128
+
+
+def session_threads() -> int:
+    """Threads for one onnxruntime session: ``LOCALREVIEW_EMBED_THREADS``, else one core less than
+    the machine has (at least one), as the embedded LLM backend does.
+
+    The core left over runs the parse worker, the writes and whatever else the user runs. On the
+    shared 2-core machine here (load 10-14) one and two intra-op threads were within noise of each
+    other, each winning some runs (bench/README.md); on an idle 2-core machine two may embed faster:
+    set LOCALREVIEW_EMBED_THREADS=2. Spinning is off (see ``OrtSentenceModel``)."""
+    raw = os.environ.get("LOCALREVIEW_EMBED_THREADS", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return max(1, (os.cpu_count() or 1) - 1)
+
 
 class OrtSentenceModel:
     def __init__(self, model_dir: Path, onnx_file: Path, max_seq_length: int) -> None:
@@ -23,27 +43,58 @@ class OrtSentenceModel:
         from tokenizers import Tokenizer
 
         pooling = model_dir / "1_Pooling" / "config.json"
-        if pooling.is_file() and json.loads(pooling.read_text()).get("pooling_mode", "mean") != "mean":
+        if pooling.is_file() and json.loads(pooling.read_text()).get("pooling_mode_mean_tokens", True) is not True:
             raise ValueError("only mean pooling is supported by the onnxruntime path")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = session_threads()
+        # The graph is one chain of ops: parallel execution only adds scheduling (measured slower).
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Busy-waiting worker threads stall every op when another process holds a core.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: the CLI owns stderr
+        # Every batch has its own shape, and the memory-pattern cache keeps one plan per shape: RSS
+        # grew by ~400 MB per 90 texts with it, and stays flat (the arena's high-water mark) without.
+        options.enable_mem_pattern = False
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tok.enable_truncation(max_length=max_seq_length)
-        tok.enable_padding()
+        tok.no_padding()  # padded here, per batch, to the batch's own longest text
         self.tokenizer = tok
+        self.pad_id = 0
+
+    def batches(self, lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+        """Indices of the texts, shortest first, cut into batches of at most ``TOKEN_BUDGET`` padded
+        tokens (and at least ``batch_size`` texts when they are long, at most ``MAX_BATCH``)."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        out: list[list[int]] = []
+        cur: list[int] = []
+        for i in order:
+            longest = lengths[i]  # sorted: the newest is the longest of the batch
+            room = max(batch_size, TOKEN_BUDGET // max(longest, 1))
+            if cur and (len(cur) + 1 > min(room, MAX_BATCH)):
+                out.append(cur)
+                cur = []
+            cur.append(i)
+        if cur:
+            out.append(cur)
+        return out
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, **_ignored: Any) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids_list = [e.ids for e in encodings]
         result: np.ndarray | None = None
-        # Sorting by length keeps padding (wasted work) small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = self.tokenizer.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        for idx in self.batches([len(x) for x in ids_list], batch_size):
+            width = max(len(ids_list[i]) for i in idx)
+            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = len(ids_list[i])
+                ids[row, :n] = ids_list[i]
+                mask[row, :n] = 1
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
@@ -54,4 +105,5 @@ class OrtSentenceModel:
             if result is None:
                 result = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             result[idx] = pooled
-        return result if result is not None else np.zeros((0, 0), dtype=np.float32)
+        assert result is not None
+        return result

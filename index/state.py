@@ -145,28 +145,17 @@ class State:
 
     def replace_files(self, analyses: Sequence[tuple[FileAnalysis, str]]) -> None:
         """Record new content for files atomically: their rows, chunks, definitions and references."""
+        self.replace_file_rows([file_rows(a, digest) for a, digest in analyses])
+
+    def replace_file_rows(self, files: Sequence[FileRows]) -> None:
+        """The same, from rows (a shared index sends rows, not parsed files)."""
         with self.transaction() as db:
-            for analysis, digest in analyses:
-                self._delete_file(db, analysis.path)
-                db.execute(
-                    "INSERT INTO files(path, digest, language) VALUES(?, ?, ?)",
-                    (analysis.path, digest, analysis.language),
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO chunks VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_chunk_row(c) for c in analysis.chunks],
-                )
-                db.executemany(
-                    "INSERT INTO defs VALUES(?, ?, ?, ?, ?, ?)",
-                    [
-                        (d.name, d.qualified_name, d.kind, d.path, d.start_line, d.end_line)
-                        for d in analysis.definitions
-                    ],
-                )
-                db.executemany(
-                    "INSERT INTO refs VALUES(?, ?, ?, ?)",
-                    [(r.name, r.kind, analysis.path, r.line) for r in analysis.references],
-                )
+            for f in files:
+                self._delete_file(db, f.path)
+                db.execute("INSERT INTO files(path, digest, language) VALUES(?, ?, ?)", (f.path, f.digest, f.language))
+                db.executemany("INSERT OR REPLACE INTO chunks VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", f.chunks)
+                db.executemany("INSERT INTO defs VALUES(?, ?, ?, ?, ?, ?)", f.defs)
+                db.executemany("INSERT INTO refs VALUES(?, ?, ?, ?)", f.refs)
 
     def remove_files(self, paths: Iterable[str]) -> None:
         with self.transaction() as db:
@@ -212,6 +201,27 @@ class State:
                 "INSERT OR REPLACE INTO embeddings(model_id, hash, vector) VALUES(?, ?, ?)",
                 [(model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
             )
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """One file's rows in the tables above, as stored (and as a shared index sends them)."""
+
+    path: str
+    digest: str
+    language: str
+    chunks: list[tuple[str, str, int, int, str, str, str, str, str]]
+    defs: list[tuple[str, str, str, str, int, int]]
+    refs: list[tuple[str, str, str, int]]
+
+
+def file_rows(analysis: FileAnalysis, digest: str) -> FileRows:
+    return FileRows(
+        analysis.path, digest, analysis.language,
+        [_chunk_row(c) for c in analysis.chunks],
+        [(d.name, d.qualified_name, d.kind, d.path, d.start_line, d.end_line) for d in analysis.definitions],
+        [(r.name, r.kind, analysis.path, r.line) for r in analysis.references],
+    )
 
 
 def _chunk_row(c: Chunk) -> tuple[str, str, int, int, str, str, str, str, str]:

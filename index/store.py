@@ -6,6 +6,7 @@ the truth about what is indexed live in ``index/state.py``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from index.model import Chunk
 from reviewer.errors import ConfigError, IndexUnreadable
 
 STORE_SCHEMA_VERSION = 1
@@ -26,11 +28,19 @@ class Hit:
     metadata: Mapping[str, Any]
 
 
-def _settings() -> Any:
+TOKEN_ENV = "LOCALREVIEW_STORE_TOKEN"
+
+
+def _settings(token: str | None = None) -> Any:
     from chromadb.config import Settings
 
     # Telemetry would be a network call about the user's code base: never.
-    return Settings(anonymized_telemetry=False, allow_reset=False)
+    if not token:
+        return Settings(anonymized_telemetry=False, allow_reset=False)
+    # Sent as `Authorization: Bearer <token>` on every request, to the proxy in front of `chroma run`.
+    return Settings(anonymized_telemetry=False, allow_reset=False,
+                    chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                    chroma_client_auth_credentials=token)
 
 
 def _quiet_chroma() -> None:
@@ -49,6 +59,7 @@ class VectorStore:
         self.model_id = model_id
         self.collection_name = collection
         self.rebuilt_reason: str | None = None
+        self.shared = bool(url)
         try:
             if url:
                 parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -58,7 +69,8 @@ class VectorStore:
                     host=parsed.hostname,
                     port=parsed.port or 8000,
                     ssl=parsed.scheme == "https",
-                    settings=_settings(),
+                    # A secret: from the environment only, never a config file in the repository.
+                    settings=_settings(os.environ.get(TOKEN_ENV)),
                 )
             else:
                 assert path is not None
@@ -89,6 +101,13 @@ class VectorStore:
                     if have.get("model_id") != self.model_id
                     else f"the store schema changed ({have.get('schema_version')} -> {STORE_SCHEMA_VERSION})"
                 )
+                if self.shared:  # a team's index: one client on another version must not wipe it
+                    raise IndexUnreadable(
+                        f"the shared collection {self.collection_name} does not match this localreview:"
+                        f" {self.rebuilt_reason}",
+                        hint="use the localreview version the team's index was built with, or have an admin"
+                        " delete the collection so the next `localreview index` rebuilds it",
+                    )
                 self.client.delete_collection(self.collection_name)
                 col = None
         if col is None:
@@ -139,6 +158,27 @@ class VectorStore:
                 return out
             offset += len(ids)
 
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            out.update(self.collection.get(ids=list(ids[i : i + 500]), include=[])["ids"])
+        return out
+
+    def vectors_for_hashes(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The embedding cache of a shared index: a vector is keyed by its chunk's content hash
+        (the model is the collection's), whichever clone, branch or path stored it."""
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 200):
+            got = self.collection.get(where={"hash": {"$in": list(hashes[i : i + 200])}},
+                                      include=["embeddings", "metadatas"])
+            embeddings = got.get("embeddings")
+            if embeddings is None:
+                continue
+            for meta, vector in zip(got.get("metadatas") or [], embeddings, strict=False):
+                if meta and isinstance(meta.get("hash"), str):
+                    out[meta["hash"]] = np.asarray(vector, dtype=np.float32)
+        return out
+
     def count(self) -> int:
         return int(self.collection.count())
 
@@ -157,3 +197,15 @@ class VectorStore:
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
         metas = (res.get("metadatas") or [[{}] * len(ids)])[0]
         return [Hit(i, float(d), m or {}) for i, d, m in zip(ids, dists, metas, strict=False)]
+
+
+def chunk_metadata(c: Chunk) -> dict[str, str | int]:
+    return {
+        "path": c.path,
+        "language": c.language,
+        "start_line": c.start_line,
+        "end_line": c.end_line,
+        "symbol": c.symbol,
+        "kind": c.kind,
+        "hash": c.content_hash,
+    }

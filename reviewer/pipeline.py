@@ -75,6 +75,9 @@ def review(repo: git.Repo, root: Path, spec: DiffSpec, config: Config, backend: 
            *, log: Callable[[str], None] = lambda _m: None, cwd: Path | None = None) -> tuple[Plan, ReviewResult]:
     started = time.perf_counter()
     counter = counter_for(backend)
+    from reviewer.verify import wanted
+
+    verify = wanted(config, backend)
     warnings: list[str] = []
     for attempt in range(MAX_REPLANS + 1):
         plan = build_plan(repo, root, spec, config, backend, counter, cwd=cwd)
@@ -87,7 +90,7 @@ def review(repo: git.Repo, root: Path, spec: DiffSpec, config: Config, backend: 
         try:
             for i, batch in enumerate(model_batches, 1):
                 log(f"localreview: batch {i}/{len(plan.batches)}: {batch.prompt_tokens} prompt tokens")
-                got, why = _review_batch(backend, plan, batch, tally, warnings)
+                got, why = _review_batch(backend, plan, batch, tally, warnings, verify=verify, counter=counter)
                 findings.extend(got)
                 dropped.update(why)
             break
@@ -148,8 +151,8 @@ def _on_the_change(findings: list[Finding], plan: Plan, dropped: Counter[str]) -
     return kept
 
 
-def _review_batch(backend: Backend, plan: Plan, batch: Batch, tally: _Tally, warnings: list[str]
-                  ) -> tuple[list[Finding], Counter[str]]:
+def _review_batch(backend: Backend, plan: Plan, batch: Batch, tally: _Tally, warnings: list[str], *,
+                  verify: bool = False, counter: TokenCounter | None = None) -> tuple[list[Finding], Counter[str]]:
     request = ChatRequest(batch.system, batch.user, FINDINGS_SCHEMA, plan.num_ctx, plan.output_reserve,
                           expected_prompt_tokens=batch.prompt_tokens)
     tally.batches += 1
@@ -160,10 +163,27 @@ def _review_batch(backend: Backend, plan: Plan, batch: Batch, tally: _Tally, war
         tally.completion_tokens += response.completion_tokens
         raw, error = parse_answer(response.text)
         if error is None:
-            return validate(raw, batch.allowed)
+            found, why = validate(raw, batch.allowed)
+            if verify and found:
+                found = _verified(backend, plan, batch, found, counter, tally, why, warnings)
+            return found, why
     files = ", ".join(sorted(batch.allowed))
     warnings.append(f"the model's answer for {files} was not usable twice ({error}); no findings from it")
     return [], Counter()
+
+
+def _verified(backend: Backend, plan: Plan, batch: Batch, found: list[Finding], counter: TokenCounter | None,
+              tally: _Tally, why: Counter[str], warnings: list[str]) -> list[Finding]:
+    from reviewer.verify import verify_batch
+
+    checked = verify_batch(backend, plan, batch, found, counter or EstimateCounter())
+    tally.prompt_tokens += checked.prompt_tokens
+    tally.completion_tokens += checked.completion_tokens
+    if checked.dropped:
+        why["verification"] += checked.dropped  # the report counts what the second look dropped
+    if checked.warning:
+        warnings.append(checked.warning)
+    return checked.findings
 
 
 def _snippets(plan: Plan, findings: list[Finding]) -> dict[str, dict[int, str]]:

@@ -26,7 +26,11 @@ NO_FINDINGS = '{"findings": []}'
 class ScriptedBackend:
     """A real implementation of the Backend protocol whose "model" answers from a queue the test
     fills (an Exception in the queue is raised); the last answer repeats once the queue is empty.
-    ``hold`` makes each answer wait (for time limits) until ``release`` is set."""
+    ``hold`` makes each answer wait (for time limits) until ``release`` is set.
+
+    Asked to verify its findings (the verification pass's schema), it answers from ``verdicts``
+    when the test scripted some, else it keeps every finding; those calls are recorded apart, in
+    ``verifications``, so ``requests`` and ``calls`` count review prompts only."""
 
     smoke_test_model = False
 
@@ -39,6 +43,8 @@ class ScriptedBackend:
         self.context = context
         self.release = threading.Event()
         self.requests: list[ChatRequest] = []
+        self.verifications: list[ChatRequest] = []
+        self.verdicts: deque[str] = deque()
         self.warnings = list(warnings)
 
     @property
@@ -59,6 +65,12 @@ class ScriptedBackend:
         return None
 
     def chat(self, request: ChatRequest) -> ChatResponse:
+        if "verdicts" in request.schema.get("properties", {}):
+            self.verifications.append(request)
+            keep_all = json.dumps({"verdicts": [{"index": i, "verdict": "keep", "severity": "", "line": 0}
+                                                for i in range(request.user.count("\n["))]})
+            return ChatResponse(self.verdicts.popleft() if self.verdicts else keep_all, prompt_tokens=100,
+                                completion_tokens=10, seconds=0.01)
         self.requests.append(request)
         if self.hold:
             self.release.wait(self.hold)

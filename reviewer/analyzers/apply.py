@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from index.languages import language_for
+from reviewer.analyzers.inventory import options_from_config
 from reviewer.analyzers.lines import input_from_hunks
 from reviewer.analyzers.records import AnalyzerReport, Hint
-from reviewer.analyzers.stage import options_from_config, run_analyzers
+from reviewer.analyzers.stage import run_analyzers
 from reviewer.config import Config
 from reviewer.diff.records import Hunk
 from reviewer.findings.model import SEVERITY_ORDER, Finding

@@ -30,12 +30,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from reviewer.analyzers.inventory import builtin_rules_dir
 from reviewer.analyzers.records import RuleInfo
 from reviewer.errors import ConfigError
 from reviewer.findings.model import CATEGORIES
@@ -90,10 +90,6 @@ class Rule:
     @property
     def info(self) -> RuleInfo:
         return RuleInfo(self.id, self.title, self.help, self.cwe, self.severity, self.category)
-
-
-def builtin_rules_dir() -> Path:
-    return Path(str(resources.files("reviewer.analyzers") / "rules"))
 
 
 def load_rules(user_dir: Path | None = None) -> tuple[Rule, ...]:

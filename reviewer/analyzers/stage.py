@@ -7,74 +7,22 @@ points at a line the diff adds or changes, or at a removal point.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from importlib import metadata
-from importlib.util import find_spec
-from pathlib import Path
 
 from reviewer.analyzers.bandit_run import run_bandit
+from reviewer.analyzers.inventory import available_analyzers
 from reviewer.analyzers.records import AnalyzerInput, AnalyzerOptions, AnalyzerReport, Hint, Hit
 from reviewer.analyzers.rule_run import run_rules
-from reviewer.analyzers.rules import builtin_rules_dir, load_rules
+from reviewer.analyzers.rules import load_rules
 from reviewer.analyzers.secrets_run import run_secrets
-from reviewer.config import Config
 from reviewer.diff.records import text_lines
 from reviewer.findings.model import SEVERITY_ORDER, Finding
 
-_PACKAGES = {"bandit": ("bandit", "bandit"), "secrets": ("detect_secrets", "detect-secrets"),
-             "rules": ("ast_grep_py", "ast-grep-py")}
 MAX_HINT = 160
 # Which analyzer wins when two report the same line and CWE: ours carry the most specific text.
 _SOURCE_RANK = {"rule": 0, "bandit": 1, "secrets": 2}
-
-
-def available_analyzers(options: AnalyzerOptions | None = None) -> dict[str, str]:
-    """analyzer -> "ok (<package> <version>)", or why it will not run. Imports nothing heavy."""
-    options = options or AnalyzerOptions()
-    out: dict[str, str] = {}
-    for name, (module, dist) in _PACKAGES.items():
-        if not getattr(options, name):
-            out[name] = "off (turned off in the configuration)"
-        elif find_spec(module) is None:
-            out[name] = f"missing: install it with `pip install {dist}` (the localreview package depends on it)"
-        else:
-            try:
-                out[name] = f"ok ({dist} {metadata.version(dist)})"
-            except metadata.PackageNotFoundError:
-                out[name] = "ok"
-    return out
-
-
-def stage_fingerprint(options: AnalyzerOptions | None = None) -> str:
-    """A digest of everything that decides the stage's output besides the diff: which analyzers
-    run and their versions, and the bytes of every rule file (built-in and the user's). The hook's
-    cache key includes it, so an edited rule invalidates a cached answer and nothing else does."""
-    options = options or AnalyzerOptions()
-    digest = hashlib.sha256(b"analyzers-v1")
-    digest.update(json.dumps(available_analyzers(options), sort_keys=True).encode())
-    folders = [builtin_rules_dir()] + ([options.rules_dir] if options.rules_dir and options.rules else [])
-    for folder in folders:
-        if folder is None or not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".yml", ".yaml") and path.is_file():
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-def options_from_config(config: Config, root: Path | None) -> AnalyzerOptions:
-    """``rules_dir`` is relative to the repository root; ``analyzers = false`` turns all off."""
-    on = config.analyzers
-    rules_dir = None
-    if config.rules_dir:
-        rules_dir = Path(config.rules_dir).expanduser()
-        if not rules_dir.is_absolute() and root is not None:
-            rules_dir = root / rules_dir
-    return AnalyzerOptions(bandit=on, secrets=on, rules=on, rules_dir=rules_dir)
 
 
 def run_analyzers(inputs: Sequence[AnalyzerInput], options: AnalyzerOptions | None = None) -> AnalyzerReport:

@@ -21,6 +21,9 @@ class ChatRequest:
     num_ctx: int  # the context window the plan was built for
     max_tokens: int  # the output reserve
     expected_prompt_tokens: int | None = None  # the plan's count, to detect server-side truncation
+    # Tokens at the start of the prompt that the server saw in the previous request (a verification
+    # pass re-sends the batch's prompt): a server may serve them from its cache and not count them.
+    cacheable_prefix_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -141,36 +141,43 @@ class OllamaBackend:
             num_ctx = limit
         self.last_num_ctx = num_ctx
         started = time.monotonic()
+        payload = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+            "stream": False,
+            "format": request.schema,
+            "options": {"num_ctx": num_ctx, "temperature": 0, "seed": self.seed, "num_predict": request.max_tokens},
+            "keep_alive": self.keep_alive,
+        }
         try:
-            answer = self._client.chat(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
-                ],
-                stream=False,
-                format=request.schema,
-                options={
-                    "num_ctx": num_ctx,
-                    "temperature": 0,
-                    "seed": self.seed,
-                    "num_predict": request.max_tokens,
-                },
-                keep_alive=self.keep_alive,
-            )
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError) as exc:
+            # The raw answer, not the client's typed one: that model drops prompt_eval_cached_count,
+            # which newer Ollama builds report and the truncation check needs.
+            raw = self._client._request_raw("POST", "/api/chat", json=payload).json()  # type: ignore[no-untyped-call]
+            content = str((raw.get("message") or {}).get("content") or "")
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError, AttributeError) as exc:
             raise self._translate(exc, "the review prompt") from exc
         seconds = time.monotonic() - started
+        evaluated = _count(raw.get("prompt_eval_count"))
+        cached = _count(raw.get("prompt_eval_cached_count")) if "prompt_eval_cached_count" in raw else None
         check_truncation(
             server=f"Ollama ({self.model})",
             expected=request.expected_prompt_tokens,
-            server_count=answer.prompt_eval_count,
+            server_count=evaluated,
+            cached_count=cached,
+            cacheable_prefix=request.cacheable_prefix_tokens,
             num_ctx=num_ctx,
             max_tokens=request.max_tokens,
         )
         return ChatResponse(
-            text=answer.message.content or "",
-            prompt_tokens=answer.prompt_eval_count or 0,
-            completion_tokens=answer.eval_count or 0,
+            text=content,
+            prompt_tokens=(evaluated or 0) + (cached or 0),
+            completion_tokens=_count(raw.get("eval_count")) or 0,
             seconds=seconds,
         )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -17,6 +17,7 @@ from reviewer.cli.diff import diff_cmd
 from reviewer.cli.doctor import doctor_cmd
 from reviewer.cli.hook import hook_cmd
 from reviewer.cli.index import index_cmd
+from reviewer.cli.mcp import mcp_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +26,7 @@ def cli() -> None:
     """A private, local code reviewer: AST index + local model. No code leaves the machine."""
 
 
-for _command in (index_cmd, diff_cmd, hook_cmd, baseline_cmd, config_cmd, doctor_cmd):
+for _command in (index_cmd, diff_cmd, hook_cmd, baseline_cmd, config_cmd, doctor_cmd, mcp_cmd):
     cli.add_command(_command)
 
 

@@ -17,7 +17,9 @@ from reviewer.cli._common import err, finish
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.option("--list-skipped", is_flag=True, help="List every skipped file and why.")
-def index_cmd(path: Path | None, full: bool, store_url: str | None, fmt: str, quiet: bool, list_skipped: bool) -> None:
+@click.option("--background", is_flag=True, help="Build in a detached process; print its pid and log, return at once.")
+def index_cmd(path: Path | None, full: bool, store_url: str | None, fmt: str, quiet: bool, list_skipped: bool,
+              background: bool) -> None:
     """Build or update the index of the repository at PATH (default: the current one)."""
     from index.indexer import Indexer
     from index.walk import git_root
@@ -28,7 +30,14 @@ def index_cmd(path: Path | None, full: bool, store_url: str | None, fmt: str, qu
     def run() -> int:
         root = git_root((path or Path.cwd()).resolve())
         config = load_config(root, {"store_url": store_url})
-        enforce(config)
+        enforce(config)  # a bad store host is refused here, before anything is detached
+        if background:
+            from index.background import start_background
+
+            bg = start_background(root, full=full, store_url=store_url)
+            click.echo(f"an index run is already in progress; log: {bg.log}" if bg.already_running
+                       else f"indexing in the background: pid {bg.pid}, log {bg.log}")
+            return 0
         with ProgressView(enabled=not quiet and fmt == "text") as on_event:
             stats = Indexer(root, config, on_event=on_event).run(full=full)
         for note in stats.notes:

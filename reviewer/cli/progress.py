@@ -9,7 +9,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from index.indexer import Progress as IndexProgress
+from index.progress import Progress as IndexProgress
 
 _LABELS = {"scan": "listing files", "parse": "parsing", "embed": "embedding", "write": "writing", "wait": "waiting"}
 

@@ -152,6 +152,9 @@ def _index_checks(root: Path, config: Config) -> list[Check]:
     else:
         name = model_dir.parent.name if model_dir.name == "model" else model_dir.name
         out.append(_ok("embedder", f"{name}, loaded from disk (no download)"))
+    if not exists and config.store_url:
+        out.append(_ok("index", f"shared at {config.store_url}: this clone's view is fetched on the first review"))
+        return out
     if not exists:
         out.append(_warn("index", f"none at {d}: reviews parse symbols from the files and skip similarity search",
                          "localreview index"))
@@ -237,7 +240,7 @@ def _privacy_checks(config: Config) -> list[Check]:
 
 def _analyzer_checks(config: Config, root: Path | None) -> list[Check]:
     """One line per analyzer: ok with its version, off by config, or missing and how to get it."""
-    from reviewer.analyzers.stage import available_analyzers, options_from_config
+    from reviewer.analyzers.inventory import available_analyzers, options_from_config
 
     if not config.analyzers:
         return [_warn("analyzers", "off (analyzers = false): no bandit, secret scanner or rule pack",

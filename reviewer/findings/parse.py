@@ -50,6 +50,15 @@ def parse_answer(text: str) -> tuple[list[dict[str, Any]], str | None]:
     return dicts, None
 
 
+def answer_object(text: str) -> Any:
+    """The first JSON value of a model's answer, found as leniently as ``parse_answer`` finds it;
+    None when there is none. For answers other than findings (the verification verdicts)."""
+    if not isinstance(text, str):
+        return None
+    value, found = _first_json(text[:MAX_ANSWER_CHARS].strip())
+    return value if found else None
+
+
 def _first_json(text: str) -> tuple[Any, bool]:
     """The first complete JSON value in ``text``: whole, inside a fence, embedded in prose, or
     the complete items of a list cut off by the model's token limit."""

@@ -96,7 +96,7 @@ def _analyzers_digest(config: Config, root: Path | None) -> str | None:
     invalidates a cached answer. Cheap: the analyzers themselves are not imported for it."""
     if not config.analyzers:
         return None
-    from reviewer.analyzers.stage import options_from_config, stage_fingerprint
+    from reviewer.analyzers.inventory import options_from_config, stage_fingerprint
 
     return stage_fingerprint(options_from_config(config, root))
 

@@ -21,7 +21,7 @@ from reviewer.diff.blobs import new_side_text
 from reviewer.diff.parse import collect_diff
 from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.diff.revisions import resolve_sides
-from reviewer.errors import BadInput, IndexBusy, LocalReviewError
+from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReviewError
 from reviewer.plan.candidates import (
     Candidate,
     ChangedFile,
@@ -122,22 +122,30 @@ class Planner:
 
     def _open_index(self, paths: Sequence[str]) -> tuple[State | None, Any]:
         d = index_dir(self.root)
-        if not (d / "state.sqlite").exists():
+        shared, fresh = bool(self.config.store_url), not (d / "state.sqlite").exists()
+        if fresh and not shared:
             self.notes.append("no index yet: similarity search skipped, symbols parsed from the files"
                               " (run `localreview index` once for better context)")
             return None, None
         # Only now the indexer's weight (numpy, filelock, the embedder, Chroma): an index exists.
         from index.indexer import Indexer, make_embedder, open_store
-        from index.state import State
+        from index.shared import open_view, reader_store
 
-        if self.update_index and paths:
-            try:
-                Indexer(self.root, self.config, lock_timeout=0).run(only=paths)
+        if self.update_index and (paths or fresh):
+            try:  # a fresh clone of a shared index fetches its view: records, not embeddings
+                Indexer(self.root, self.config, lock_timeout=0).run(only=None if fresh else paths)
             except IndexBusy:
                 self.notes.append("another localreview run is indexing: planned with the index as it is")
-        state = State(d / "state.sqlite", create=False)
+            except EnvironmentFailure as exc:
+                # No embedding model here (a pre-commit hook's own environment installs none) or
+                # the store is away: the review goes on with the index as it is, and says so.
+                self.notes.append(f"the index was not refreshed ({exc.message}): planned with it as it is")
+        if not (d / "state.sqlite").exists():
+            self.notes.append("the shared index is busy or was not read: similarity search skipped")
+            return None, None
+        state = open_view(self.root, d, shared)
         try:
-            store = open_store(self.root, self.config, make_embedder(self.config).model_id)
+            store = reader_store(open_store(self.root, self.config, make_embedder(self.config).model_id), state)
         except LocalReviewError as exc:
             self.notes.append(f"similarity search skipped: {exc.message}")
             store = None

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import jinja2
 
@@ -121,3 +122,13 @@ def render(files: Sequence[DiffPart], context: Sequence[ContextText],
         max_findings=MAX_FINDINGS,
     ).strip()
     return system, user
+
+
+def render_verify(review_prompt: str, findings: Sequence[Mapping[str, Any]]) -> str:
+    """The verification prompt: the batch's own prompt first (a cacheable prefix), then the
+    model's findings as data."""
+    h = hashlib.sha256(review_prompt.encode("utf-8", "surrogatepass"))
+    for f in findings:
+        h.update(repr(sorted(f.items())).encode("utf-8", "surrogatepass"))
+    return _env().get_template("verify.j2").render(
+        review=review_prompt, findings=list(findings), nonce=h.hexdigest()[:12]).strip()

@@ -59,10 +59,16 @@ class FakeOllama:
         self.arch = arch
         self.version = "0.12.0"
         self.reply = '{"findings": []}'
+        self.verify_reply: str | None = None  # the answer to a verification prompt; None: keep them all
         self.failure: Failure | None = None
         self.fail_paths: tuple[str, ...] = ("/api/chat",)
         self.slow_seconds = 3.0
         self.prompt_eval_count: int | None = None
+        # How a prompt-cache hit is reported (the prefix shared with the previous chat request):
+        # "counted" in prompt_eval_count (older builds), "hidden" left out of it and not reported
+        # (0.30 up to ollama/ollama#16428), "reported" left out and given as prompt_eval_cached_count.
+        self.cache_mode: Literal["counted", "hidden", "reported"] = "counted"
+        self._last_prompt = ""
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -103,6 +109,11 @@ class FakeOllama:
         with self._lock:
             return [r.body for r in self.requests if r.path == path and r.body is not None]
 
+    def review_bodies(self) -> list[dict[str, Any]]:
+        """The /api/chat requests that were review prompts (not the verification pass's)."""
+        return [b for b in self.bodies("/api/chat")
+                if "verdicts" not in ((b.get("format") or {}).get("properties") or {})]
+
     def resolve(self, name: str) -> str | None:
         for candidate in (name, f"{name}:latest"):
             if candidate in self.models:
@@ -113,7 +124,25 @@ class FakeOllama:
 
     def chat_counts(self, body: dict[str, Any]) -> tuple[int, int]:
         """(prompt_eval_count, eval_count) as Ollama would report them."""
+        counted, _cached, evals = self.chat_counts_cached(body)
+        return counted, evals
+
+    def chat_counts_cached(self, body: dict[str, Any]) -> tuple[int, int | None, int]:
+        """(prompt_eval_count, prompt_eval_cached_count or None when not reported, eval_count)."""
         messages = body.get("messages") or []
+        text = "".join(str(m.get("content", "")) for m in messages)
+        shared = next((i for i, (a, b) in enumerate(zip(text, self._last_prompt, strict=False)) if a != b),
+                      min(len(text), len(self._last_prompt)))
+        self._last_prompt = text
+        prompt, evals = self._counts(body, messages)
+        cached = min(estimate_tokens(text[:shared]), prompt) if shared > 0 else 0
+        if self.cache_mode == "hidden":
+            return prompt - cached, None, evals
+        if self.cache_mode == "reported":
+            return prompt - cached, cached, evals
+        return prompt, None, evals
+
+    def _counts(self, body: dict[str, Any], messages: list[Any]) -> tuple[int, int]:
         prompt = sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages)
         num_ctx = int((body.get("options") or {}).get("num_ctx") or 2048)
         if self.failure == "truncate" and "/api/chat" in self.fail_paths:
@@ -188,8 +217,13 @@ def _handler_for(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": "404 page not found"})
 
         def _chat(self, name: str, body: dict[str, Any]) -> None:
-            prompt_count, eval_count = fake.chat_counts(body)
-            final = {
+            prompt_count, cached_count, eval_count = fake.chat_counts_cached(body)
+            reply = fake.reply
+            if "verdicts" in ((body.get("format") or {}).get("properties") or {}):
+                user = str((body.get("messages") or [{}])[-1].get("content", ""))
+                reply = fake.verify_reply or json.dumps({"verdicts": [
+                    {"index": i, "verdict": "keep", "severity": "", "line": 0} for i in range(user.count("\n["))]})
+            final: dict[str, Any] = {
                 "model": name,
                 "created_at": CREATED_AT,
                 "done": True,
@@ -201,15 +235,17 @@ def _handler_for(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 "eval_count": eval_count,
                 "eval_duration": 400_000,
             }
+            if cached_count is not None:
+                final["prompt_eval_cached_count"] = cached_count
             if body.get("stream", True) is False:
-                self._json(200, {**final, "message": {"role": "assistant", "content": fake.reply}})
+                self._json(200, {**final, "message": {"role": "assistant", "content": reply}})
                 return
             # Ollama streams by default: NDJSON, one partial message per line, counts on the last.
             self.send_response(200)
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            pieces = [fake.reply[i : i + 8] for i in range(0, len(fake.reply), 8)]
+            pieces = [reply[i : i + 8] for i in range(0, len(reply), 8)]
             lines = [
                 {"model": name, "created_at": CREATED_AT, "done": False,
                  "message": {"role": "assistant", "content": piece}}

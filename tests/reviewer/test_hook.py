@@ -79,7 +79,9 @@ def hook(root: Path, backend: CannedBackend | None = None, environ: Mapping[str,
     output: Path | None = options.pop("output", None)
     if "fmt" in options:
         options["format"] = options.pop("fmt")
-    outcome = run_hook(root, HookRequest(**options), log=log.append, environ=dict(environ or {}),
+    # The model's side of the hook: the analyzer stage is tested in test_review_analyzers.
+    environ = {"LOCALREVIEW_ANALYZERS": "0", **(environ or {})}
+    outcome = run_hook(root, HookRequest(**options), log=log.append, environ=dict(environ),
                        backend_factory=factory)
     text = ""
     if outcome.result is not None and outcome.config is not None:
@@ -288,6 +290,7 @@ def _env(**extra: str) -> dict[str, str]:
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     for key in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_ORIGIN", "PRE_COMMIT_SOURCE", "SKIP"):
         env.pop(key, None)
+    env.setdefault("LOCALREVIEW_ANALYZERS", "0")  # the model's side; the stage is tested on its own
     env.update(extra)
     return env
 
@@ -405,13 +408,13 @@ def test_pre_commit_blocks_by_fail_on_and_answers_from_the_cache(repo: Path, hoo
     proc = _pre_commit(repo, "try-repo", hook_repo, "localreview-system", LOCALREVIEW_FAIL_ON="high", **env)
     assert proc.returncode == 1, proc.stdout
     assert re.search(r"\.+Failed", proc.stdout) and "SQL built by concatenation" in proc.stdout
-    assert len(ollama.bodies("/api/chat")) == 1
+    assert len(ollama.review_bodies()) == 1
 
     proc = _pre_commit(repo, "try-repo", hook_repo, "localreview-system", "--verbose",
                        LOCALREVIEW_FAIL_ON="critical", **env)
     assert proc.returncode == 0 and re.search(r"\.+Passed", proc.stdout), proc.stdout
     assert "answered from the cache" in proc.stdout
-    assert len(ollama.bodies("/api/chat")) == 1
+    assert len(ollama.review_bodies()) == 1
 
     # `args:` in a user's .pre-commit-config.yaml beat the environment, as flags do.
     rev = git(Path(hook_repo), "rev-parse", "HEAD").strip()
@@ -430,7 +433,7 @@ def test_pre_commit_push_range(repo: Path, hook_repo: str, ollama: FakeOllama) -
                        "--from-ref", "HEAD~1", "--to-ref", head, LOCALREVIEW_BACKEND="ollama",
                        LOCALREVIEW_HOST=ollama.url, LOCALREVIEW_MODEL="qwen2.5-coder:0.5b")
     assert proc.returncode == 0 and re.search(r"\.+Passed", proc.stdout), proc.stdout
-    [chat] = ollama.bodies("/api/chat")
+    [chat] = ollama.review_bodies()
     user = chat["messages"][-1]["content"]
     assert "SELECT * FROM users" in user
 

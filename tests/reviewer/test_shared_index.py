@@ -28,31 +28,42 @@ FILES = {
 }
 
 
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[str]:
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    if not Path(exe).exists():
-        pytest.fail("the `chroma` CLI (from chromadb) must be installed for this test")
-    port = free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
+class ChromaServer:
+    """`chroma run` on loopback, persisting to ``path``; ``kill`` and ``start`` again at will."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.port = path, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        if not Path(exe).exists():
+            pytest.fail("the `chroma` CLI (from chromadb) must be installed for this test")
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        self.proc = proc = subprocess.Popen([exe, "run", "--path", str(self.path), "--host", "127.0.0.1",
+                                             "--port", str(self.port)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
                 pytest.fail(f"chroma run did not start: {err[-2000:]}")
             time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+
+    def stop(self, *, kill: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -60,17 +71,34 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
             proc.wait()
 
 
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "server-data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chroma_server(chroma: ChromaServer) -> str:
+    return chroma.url
+
+
 def localreview(cwd: Path, *args: str, store_url: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALREVIEW_")}
     env["LOCALREVIEW_CACHE_DIR"] = os.environ["LOCALREVIEW_CACHE_DIR"]
     env["LOCALREVIEW_STORE_URL"] = store_url
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this checkout, not the installed one
     proc = subprocess.run([sys.executable, "-c", "from reviewer.cli import main; main()", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
-def store_count(url: str, root: Path) -> int:
+def store_count(url: str, root: Path, suffix: str = "") -> int:
+    """Records in the repository's collection on the server (chunk vectors; ``-files``: file records)."""
     import chromadb
     from chromadb.config import Settings
 
@@ -78,7 +106,11 @@ def store_count(url: str, root: Path) -> int:
 
     client = chromadb.HttpClient(host="127.0.0.1", port=int(url.rsplit(":", 1)[1]),
                                  settings=Settings(anonymized_telemetry=False))
-    return int(client.get_collection(collection_name(root, url), embedding_function=None).count())
+    prefix = collection_name(root, url)
+    names = [c.name if hasattr(c, "name") else str(c) for c in client.list_collections()]
+    mine = [n for n in names if n.startswith(prefix) and n.endswith("-files") == (suffix == "-files")]
+    assert len(mine) == 1, names
+    return int(client.get_collection(mine[0], embedding_function=None).count())
 
 
 @pytest.mark.slow

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from index.languages import language_for
-from reviewer.analyzers import AnalyzerInput, input_from_hunks
+from reviewer.analyzers.lines import input_from_hunks
+from reviewer.analyzers.records import AnalyzerInput
 from reviewer.diff.args import parse_diff_args
 from reviewer.diff.blobs import new_side_text
 from reviewer.diff.parse import collect_diff

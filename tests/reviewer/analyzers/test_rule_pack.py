@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from reviewer.analyzers import AnalyzerOptions, AnalyzerReport, load_rules, run_analyzers
-from reviewer.analyzers.rules import Rule, builtin_rules_dir, load_file
+from reviewer.analyzers.inventory import builtin_rules_dir
+from reviewer.analyzers.records import AnalyzerOptions, AnalyzerReport
+from reviewer.analyzers.rules import Rule, load_file, load_rules
+from reviewer.analyzers.stage import run_analyzers
 from tests.reviewer.analyzers.helpers import EXTENSIONS, inputs_from_change
 
 CASES = Path(__file__).parent / "rule_cases"

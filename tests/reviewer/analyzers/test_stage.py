@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from reviewer.analyzers import AnalyzerInput, AnalyzerOptions, Removal, available_analyzers, run_analyzers
+from reviewer.analyzers.inventory import available_analyzers
+from reviewer.analyzers.records import AnalyzerInput, AnalyzerOptions, Removal
 from reviewer.analyzers.secrets_run import mask
+from reviewer.analyzers.stage import run_analyzers
 from tests.reviewer.analyzers.helpers import inputs_from_change
 
 VIEWS_BEFORE = '''\

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.analyzers import AnalyzerOptions, load_rules, options_from_config, run_analyzers, stage_fingerprint
+from reviewer.analyzers.inventory import options_from_config, stage_fingerprint
+from reviewer.analyzers.records import AnalyzerOptions
+from reviewer.analyzers.rules import load_rules
+from reviewer.analyzers.stage import run_analyzers
 from reviewer.config import load_config
 from reviewer.errors import ConfigError
 from tests.conftest import write_files
