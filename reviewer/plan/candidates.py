@@ -17,17 +17,21 @@ import math
 import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from index.model import Definition, FileAnalysis
 from index.resolve import Resolver, handles
+from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 
-REASON_WEIGHT = {"enclosing": 100.0, "callee": 60.0, "type": 55.0, "imports": 45.0, "caller": 35.0, "outline": 30.0,
-                 "similar": 20.0}
 MAX_DEFINITIONS_PER_NAME = 6  # beyond this a name is too common to say which one is meant
+
+
 MAX_CALLERS = 8
+
+
 SIGNATURE_CALLER_BOOST = 1.5  # a changed signature makes its callers worth more
+
+
 SIGNATURE_LINES = 1  # lines after a definition's first taken as its signature (roughly)
 
 
@@ -38,25 +42,6 @@ class SymbolSource(Protocol):
     def definitions_named(self, name: str) -> list[Definition]: ...
 
     def reference_sites(self, name: str, limit: int) -> list[tuple[str, int]]: ...
-
-
-@dataclass(frozen=True)
-class Candidate:
-    path: str
-    reason: str
-    score: float
-    qualified_name: str | None  # re-located by name in the current content; None: fixed lines
-    start_line: int
-    end_line: int
-    focus: tuple[int, int] | None = None  # lines to keep when the item must be trimmed
-
-
-@dataclass(frozen=True)
-class ChangedFile:
-    path: str
-    analysis: FileAnalysis  # of the new side, parsed now
-    added: frozenset[int]  # new-side line numbers the diff adds or changes
-    spans: tuple[tuple[int, int], ...]  # new-side spans of the hunks
 
 
 def _specificity(n_defs: int) -> float:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from index.model import Definition, FileAnalysis
 from reviewer.plan import skeleton
-from reviewer.plan.candidates import Candidate, overlaps
+from reviewer.plan.candidate import Candidate
+from reviewer.plan.candidates import overlaps
 from reviewer.plan.prompt import number_lines
 
 ITEM_SHARE = 0.5  # of the room: a definition bigger than this is sent as its skeleton

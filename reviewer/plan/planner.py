@@ -22,15 +22,8 @@ from reviewer.diff.parse import collect_diff
 from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.diff.revisions import resolve_sides
 from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReviewError
-from reviewer.plan.candidates import (
-    Candidate,
-    ChangedFile,
-    MemorySymbols,
-    SymbolSource,
-    candidates_for,
-    overlaps,
-    rank,
-)
+from reviewer.plan.candidate import Candidate, ChangedFile
+from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, overlaps, rank
 from reviewer.plan.classify import classify
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from index.model import Definition
 from index.resolve import CLASS_KINDS, Resolver
 from index.uses import changed_uses
-from reviewer.plan.candidates import REASON_WEIGHT, Candidate, ChangedFile
+from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 
 CHANGED_LINE_WEIGHT = 3.0
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from index.resolve import Resolver
-from reviewer.plan.candidates import REASON_WEIGHT, Candidate
+from reviewer.plan.candidate import REASON_WEIGHT, Candidate
 from reviewer.plan.review_order import kind_of
 
 TEST_WEIGHT = 0.5  # context for a test file's hunks comes after the source's
