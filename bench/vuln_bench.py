@@ -213,6 +213,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write every outcome to this file")
     p.add_argument("--keep", action="store_true", help="keep each case repository (paths printed)")
     p.add_argument("--verbose", action="store_true", help="print the findings that caught each case")
+    p.add_argument("--list", action="store_true", help="list the cases and what the mirror lacks; run nothing")
     return p.parse_args(argv)
 
 
@@ -234,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         cases = cases[: args.limit]
     absent = {c.id: why for c in cases if (why := missing(c))}
+    if args.list:
+        for c in cases:
+            print(f"{c.split:10s} {c.id:36s} {c.repo:34s} {c.fix[:12]} {c.advisory or '-':20s} "
+                  f"{c.language:10s} {c.cls:19s} {absent.get(c.id, 'ready')}")
+        return 0
     for why in sorted(set(absent.values())):
         print(f"skipped: {why}")
     cases = [c for c in cases if c.id not in absent]
@@ -244,24 +250,34 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vuln-home-") as home:
         env = Env(python=args.python, tree=args.tree.resolve(), home=Path(home))
         print(f"tree {env.tree}; modes {', '.join(f'{m} = {MODES[m]}' for m in modes)}; {len(cases)} cases")
-        for case in cases:
-            results[case.id], warnings = run_case(env, case, modes, args.keep)
-            cells = "  |  ".join(f"{m}: {cell(results[case.id][m])}" for m in modes)
-            tag = "H" if case.split == "held_aside" else "T"
-            print(f"{tag} {case.id:28s} {LANG.get(case.language, case.language):4s} {case.cls:19s} {cells}", flush=True)
-            for w in warnings:
-                print(f"    warning: {w}")
-            for m in modes:
-                o = results[case.id][m]
-                if o.error and o.error != "not available":
-                    print(f"    ({m}) {o.error}")
-                if args.verbose and o.hits:
-                    print(f"    ({m}) hits: {'; '.join(o.hits[:4])}")
-            save(args.json, results)
+        try:
+            for case in cases:
+                run_one(env, case, modes, args, results)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: the figures below cover the {len(results)} finished cases")
+    done = [c for c in cases if c.id in results]
     for title, part in (("tune", "tune"), ("held aside", "held_aside"), ("total", None)):
-        summary(title, [c for c in cases if part is None or c.split == part], results, modes)
-    goal(cases, results)
+        summary(title, [c for c in done if part is None or c.split == part], results, modes)
+    goal(done, results)
     return 0
+
+
+def run_one(env: Env, case: Case, modes: list[str], args: argparse.Namespace,
+            results: dict[str, dict[str, Outcome]]) -> None:
+    outcomes, warnings = run_case(env, case, modes, args.keep)
+    results[case.id] = outcomes
+    cells = "  |  ".join(f"{m}: {cell(results[case.id][m])}" for m in modes)
+    tag = "H" if case.split == "held_aside" else "T"
+    print(f"{tag} {case.id:36s} {LANG.get(case.language, case.language):4s} {case.cls:19s} {cells}", flush=True)
+    for w in warnings:
+        print(f"    warning: {w}")
+    for m in modes:
+        o = results[case.id][m]
+        if o.error and o.error != "not available":
+            print(f"    ({m}) {o.error}")
+        if args.verbose and o.hits:
+            print(f"    ({m}) hits: {'; '.join(o.hits[:4])}")
+    save(args.json, results)
 
 
 def save(path: Path | None, results: dict[str, dict[str, Outcome]]) -> None:
