@@ -5,7 +5,8 @@ fixed code as HEAD and the vulnerable code in the working tree, and each mode re
 
 - ``a``: localreview's analyzers alone (``diff --analyzers-only --format json``);
 - ``b``: bandit alone on the WHOLE changed files (the baseline; every finding counts);
-- ``c``: analyzers with the bundled embedded model (``diff --backend embedded --format json``; slow).
+- ``c``: analyzers with the bundled embedded model (``diff --backend embedded --format json``; slow);
+- ``d``: bandit's findings of mode b that lie on a changed line (a reference for mode a; not default).
 
 A case is *caught* when a finding lies within ±3 lines of a flaw line; every finding farther than that from
 every flaw line is *unrelated*. Figures are printed for the tune part, the held-aside part and the total.
@@ -28,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import bench_cache
-from bench.vuln_case import Case, build, load_cases, missing
+from bench.vuln_case import Case, build, changed_lines, load_cases, missing
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PYTHON = "/work/main/.venv/bin/python"
 NEAR = 3
-MODES = {"a": "analyzers alone", "b": "bandit, whole files", "c": "analyzers + embedded model"}
-TIMEOUT = {"a": 180.0, "b": 180.0, "c": 900.0}
+MODES = {"a": "analyzers alone", "b": "bandit, whole files", "c": "analyzers + embedded model",
+         "d": "bandit, changed lines only"}
+TIMEOUT = {"a": 180.0, "b": 180.0, "c": 900.0, "d": 180.0}
 GOAL_CATCH, GOAL_UNRELATED = 0.40, 1.0
 LANG = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "java": "java"}
 
@@ -120,7 +122,7 @@ def review(env: Env, case: Case, repo: Path, mode: str) -> Outcome:
     return out
 
 
-def bandit_whole_files(env: Env, case: Case, repo: Path) -> Outcome:
+def bandit_whole_files(env: Env, case: Case, repo: Path, only_changed: bool = False) -> Outcome:
     files = [p for p in case.files if p.endswith(".py") and (repo / p).is_file()]
     if not files:
         return Outcome(error="n/a: no Python file (counted as a miss)")
@@ -139,6 +141,9 @@ def bandit_whole_files(env: Env, case: Case, repo: Path) -> Outcome:
         found.append((os.path.relpath(r["filename"]) if os.path.isabs(r["filename"]) else r["filename"],
                       min(lines), max(lines), f"{r['test_id']} {r['issue_text'][:60]}"))
     found = [(p[2:] if p.startswith("./") else p, a, b, label) for p, a, b, label in found]
+    if only_changed:  # what an analyzer stage that keeps findings on changed lines would keep
+        changed = changed_lines(repo)
+        found = [f for f in found if any(f[1] <= n <= f[2] for n in changed.get(f[0], ()))]
     out = score(case, found)
     out.seconds = seconds
     return out
@@ -150,8 +155,8 @@ def run_case(env: Env, case: Case, modes: list[str], keep: bool) -> tuple[dict[s
         warnings = build(case, repo)
         results: dict[str, Outcome] = {}
         for mode in modes:
-            if mode == "b":
-                results[mode] = bandit_whole_files(env, case, repo)
+            if mode in ("b", "d"):
+                results[mode] = bandit_whole_files(env, case, repo, only_changed=mode == "d")
             elif mode == "a" and not env.has_analyzers_only():
                 results[mode] = Outcome(error="not available")
             else:
@@ -204,7 +209,7 @@ def goal(cases: list[Case], results: dict[str, dict[str, Outcome]]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.vuln_bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--modes", default="a,b", help="comma-separated: a, b, c (default a,b; c is slow)")
+    p.add_argument("--modes", default="a,b", help="comma-separated: a, b, c, d (default a,b; c is slow)")
     p.add_argument("--cases", default="", help="comma-separated case ids (default: all)")
     p.add_argument("--split", choices=("tune", "held_aside"), help="only one part")
     p.add_argument("--limit", type=int, default=0, help="only the first N cases (manifest order)")
@@ -221,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     if bad := [m for m in modes if m not in MODES]:
-        print(f"unknown mode(s) {bad}: use a, b, c", file=sys.stderr)
+        print(f"unknown mode(s) {bad}: use a, b, c, d", file=sys.stderr)
         return 2
     cases = load_cases()
     if args.cases:
