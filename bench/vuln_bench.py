@@ -68,6 +68,9 @@ class Env:
             "XDG_DATA_HOME": str(self.home / ".local/share"),
             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
             "TOKENIZERS_PARALLELISM": "false",
+            # cwd is the case repository: never let its packages (tqdm/, joblib/, llama_cpp/, ...) shadow
+            # the installed ones, which would run fetched code and skew the review.
+            "PYTHONSAFEPATH": "1",
             # The int8 ONNX export, shared with the other benchmarks, so no case pays for it.
             "LOCALREVIEW_CACHE_DIR": os.environ.get("LOCALREVIEW_CACHE_DIR",
                                                     str(bench_cache() / "localreview-cache")),
@@ -75,7 +78,7 @@ class Env:
         return env
 
     def cli(self, cwd: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.python, "-c", "from reviewer.cli import main; main()", *args], cwd=cwd,
+        return subprocess.run([self.python, "-P", "-c", "from reviewer.cli import main; main()", *args], cwd=cwd,
                               env=self.variables(), capture_output=True, text=True, timeout=timeout, check=False)
 
     def has_analyzers_only(self) -> bool:
