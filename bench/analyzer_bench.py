@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 0.5
+# Real files of this repository, read at a fixed commit so the workload stays the same as the code moves.
+SOURCE_REV = "71b5b45"
 PY_FILES = ("reviewer/findings.py", "reviewer/diff.py", "reviewer/plan.py", "reviewer/hook.py", "index/chunk.py")
 GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@localreview.invalid", "-c", "commit.gpgsign=false")
 
@@ -161,7 +163,7 @@ def make_change(repo: Path) -> int:
     """Build the repository and its change; returns the number of changed diff lines."""
     repo.mkdir(parents=True)
     _git(repo, "init", "-q", "-b", "main")
-    originals = {p: subprocess.run(["git", "show", f"HEAD:{p}"], cwd=ROOT, check=True, capture_output=True,
+    originals = {p: subprocess.run(["git", "show", f"{SOURCE_REV}:{p}"], cwd=ROOT, check=True, capture_output=True,
                                    text=True).stdout for p in PY_FILES}
     for rel, text in {**originals, "web/app.js": JS_BEFORE, "svc/health.go": GO_BEFORE}.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -189,12 +191,13 @@ t1 = time.perf_counter()
 files = collect_diff(repo, spec)
 texts = [(f, new_side_text(repo, spec, f.path)) for f in files]
 t2 = time.perf_counter(); c2 = time.process_time()
-import reviewer.analyzers as ra
+from reviewer.analyzers.lines import input_from_hunks
+from reviewer.analyzers.stage import run_analyzers
 t3 = time.perf_counter()
-inputs = [ra.input_from_hunks(f.path, language_for(f.path, t), t, f.hunks) for f, t in texts if t is not None]
-report = ra.run_analyzers(inputs)
+inputs = [input_from_hunks(f.path, language_for(f.path, t), t, f.hunks) for f, t in texts if t is not None]
+report = run_analyzers(inputs)
 t4 = time.perf_counter(); c4 = time.process_time()
-warm = ra.run_analyzers(inputs)
+warm = run_analyzers(inputs)
 t5 = time.perf_counter()
 print(json.dumps({"baseline": t2 - t1, "import": t3 - t2, "stage": t4 - t2, "warm": t5 - t4, "stage_cpu": c4 - c2,
                   "timings": report.timings, "warm_timings": warm.timings, "findings": len(report.findings),
