@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from index.model import FileAnalysis
 
+# "similar" is scaled by the cosine similarity: a chunk at >= 0.63 clears the packer's MIN_SCORE
+# (25), so a near-copy elsewhere in the repository is shown and a loose resemblance is not.
 REASON_WEIGHT = {"enclosing": 100.0, "callee": 60.0, "type": 55.0, "imports": 45.0, "caller": 35.0, "outline": 30.0,
-                 "similar": 20.0}
+                 "similar": 40.0}
 
 
 @dataclass(frozen=True)

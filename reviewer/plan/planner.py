@@ -22,7 +22,7 @@ from reviewer.diff.parse import collect_diff
 from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.diff.revisions import resolve_sides
 from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReviewError
-from reviewer.plan.candidate import Candidate, ChangedFile
+from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, overlaps, rank
 from reviewer.plan.classify import classify
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
@@ -184,7 +184,7 @@ class Planner:
                 if similarity < 0.3:
                     continue
                 qname = row.symbol if row.kind not in ("module", "lines", "text") else None
-                out.append(Candidate(row.path, "similar", 20.0 * similarity, qname, row.start_line,
+                out.append(Candidate(row.path, "similar", REASON_WEIGHT["similar"] * similarity, qname, row.start_line,
                                      row.end_line, (row.start_line, row.end_line)))
         return out
 
