@@ -120,9 +120,17 @@ def llama_cpp_server(gguf: str, log_path: Path, *, n_ctx: int = 4096) -> Iterato
             time.sleep(0.25)
         yield url
     finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """End a server the test started: SIGTERM (or SIGKILL), then SIGKILL if it lingers."""
+    if kill:
+        proc.kill()
+    else:
         proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

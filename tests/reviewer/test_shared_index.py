@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import git, make_repo
+from tests.helpers import stop_process
 from tests.reviewer.ollama_fake import free_port
 
 QUERY = ("import sqlite3\n\n\ndef {name}(conn, key):\n    cur = conn.cursor()\n"
@@ -60,15 +61,7 @@ class ChromaServer:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if kill:
-            proc.kill()
-        else:
-            proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, kill=kill)
 
 
 @pytest.fixture
