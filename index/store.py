@@ -5,9 +5,10 @@ the truth about what is indexed live in ``index/state.py``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class VectorStore:
         self.collection_name = collection
         self.rebuilt_reason: str | None = None
         self.shared = bool(url)
+        self.url = url
         try:
             if url:
                 parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -89,10 +91,14 @@ class VectorStore:
 
     def _open_collection(self) -> Any:
         meta = {"schema_version": STORE_SCHEMA_VERSION, "model_id": self.model_id}
+        from chromadb.errors import NotFoundError
+
         try:
             col = self.client.get_collection(self.collection_name, embedding_function=None)
-        except Exception:  # a missing collection raises NotFoundError or ValueError by version
+        except (NotFoundError, ValueError):  # missing: ValueError in older chromadb versions
             col = None
+        except Exception as exc:  # anything else is a store we cannot read, never "create it"
+            raise self._unreadable("opening the collection", exc) from exc
         if col is not None:
             have = dict(col.metadata or {})
             if have.get("model_id") != self.model_id or have.get("schema_version") != STORE_SCHEMA_VERSION:
@@ -119,6 +125,24 @@ class VectorStore:
             )
         return col
 
+    def _unreadable(self, doing: str, exc: Exception) -> IndexUnreadable:
+        where = self.url or "the local store"
+        return IndexUnreadable(
+            f"the Chroma store ({where}) failed while {doing}: {type(exc).__name__}: {exc}",
+            hint="check the Chroma server (`localreview doctor`) and run `localreview index` again"
+            if self.url else "rebuild the local index with `localreview index --full`",
+        )
+
+    @contextlib.contextmanager
+    def _chroma(self, doing: str) -> Iterator[None]:
+        """Chroma's errors (many unrelated types) become one of ours at this boundary."""
+        try:
+            yield
+        except (IndexUnreadable, ConfigError):
+            raise
+        except Exception as exc:
+            raise self._unreadable(doing, exc) from exc
+
     def clear(self) -> None:
         """Drop every vector (``index --full``), keeping the client: Chroma caches clients per
         path, so deleting the folder under a live client would leave it read-only."""
@@ -136,22 +160,25 @@ class VectorStore:
             return
         step = 1000  # Chroma caps the batch size; stay well under it
         for i in range(0, len(ids), step):
-            self.collection.upsert(
-                ids=list(ids[i : i + step]),
-                embeddings=vectors[i : i + step].tolist(),
-                metadatas=[dict(m) for m in metadatas[i : i + step]],
-                documents=list(documents[i : i + step]),
-            )
+            with self._chroma("writing vectors"):
+                self.collection.upsert(
+                    ids=list(ids[i : i + step]),
+                    embeddings=vectors[i : i + step].tolist(),
+                    metadatas=[dict(m) for m in metadatas[i : i + step]],
+                    documents=list(documents[i : i + step]),
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), 1000):
-            self.collection.delete(ids=list(ids[i : i + 1000]))
+            with self._chroma("deleting vectors"):
+                self.collection.delete(ids=list(ids[i : i + 1000]))
 
     def all_ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
         while True:
-            got = self.collection.get(include=[], limit=5000, offset=offset)
+            with self._chroma("listing vectors"):
+                got = self.collection.get(include=[], limit=5000, offset=offset)
             ids = got["ids"]
             out.update(ids)
             if len(ids) < 5000:
@@ -161,7 +188,8 @@ class VectorStore:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         out: set[str] = set()
         for i in range(0, len(ids), 500):
-            out.update(self.collection.get(ids=list(ids[i : i + 500]), include=[])["ids"])
+            with self._chroma("looking up vectors"):
+                out.update(self.collection.get(ids=list(ids[i : i + 500]), include=[])["ids"])
         return out
 
     def vectors_for_hashes(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -169,8 +197,9 @@ class VectorStore:
         (the model is the collection's), whichever clone, branch or path stored it."""
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 200):
-            got = self.collection.get(where={"hash": {"$in": list(hashes[i : i + 200])}},
-                                      include=["embeddings", "metadatas"])
+            with self._chroma("reading cached vectors"):
+                got = self.collection.get(where={"hash": {"$in": list(hashes[i : i + 200])}},
+                                          include=["embeddings", "metadatas"])
             embeddings = got.get("embeddings")
             if embeddings is None:
                 continue
@@ -180,7 +209,8 @@ class VectorStore:
         return out
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self._chroma("counting vectors"):
+            return int(self.collection.count())
 
     def query(self, vector: np.ndarray, n: int, exclude_paths: Sequence[str] = ()) -> list[Hit]:
         if self.count() == 0:
@@ -190,9 +220,10 @@ class VectorStore:
             where = {"path": {"$ne": exclude_paths[0]}}
         elif exclude_paths:
             where = {"path": {"$nin": list(exclude_paths)}}
-        res = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
-        )
+        with self._chroma("searching similar code"):
+            res = self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
+            )
         ids = res["ids"][0]
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
         metas = (res.get("metadatas") or [[{}] * len(ids)])[0]
