@@ -123,7 +123,23 @@ def run_hook(cwd: Path, request: HookRequest, *, log: Callable[[str], None],
         fix = f" (to review: {_one_line(exc.hint)})" if exc.hint else ""
         log(f"localreview: warning: no review, the hook passes because fail_open is set: {_one_line(exc.message)}"
             f"{fix}")
+        return _analyzers_alone(top, args, config, log)
+
+
+def _analyzers_alone(root: Path, args: Sequence[str], config: Config, log: Callable[[str], None]) -> HookOutcome:
+    """With no model, the deterministic analyzers still review the change: their findings are
+    exact, and they block by ``fail_on`` like any other (the hook's own environment has no model)."""
+    if not config.analyzers or config.analyzers_only:
         return HookOutcome(None, config)
+    from reviewer.api import ReviewRequest, open_session
+
+    alone = dataclasses.replace(config, analyzers_only=True)
+    try:
+        result = open_session(ReviewRequest(diff_args=tuple(args), cwd=root, config=alone, log=log)).review()
+    except EnvironmentFailure:
+        return HookOutcome(None, config)
+    log(f"localreview: the analyzers reviewed the change without a model: {len(result.findings)} finding(s)")
+    return HookOutcome(result, config)
 
 
 def _review_or_recall(root: Path, args: Sequence[str], config: Config, deadline: float, *,

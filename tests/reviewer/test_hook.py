@@ -462,3 +462,22 @@ def test_fail_on_none_never_blocks(repo: Path) -> None:
     code, out, _log = hook(repo, CannedBackend(ONE_FINDING.replace('"medium"', '"critical"')), fail_on="none")
     assert code == 0
     assert "CRITICAL" in out
+
+
+def test_without_a_model_the_analyzers_still_review_and_block(tmp_path: Path) -> None:
+    """The hook's own environment has no model: fail open still reviews with the analyzers, and
+    their findings block by fail_on like any other."""
+    root = make_repo(tmp_path / "repo", {"app.py": "import json\n\n\ndef load(b):\n    return json.loads(b)\n"})
+    write_files(root, {"app.py": "import pickle\n\n\ndef load(b):\n    return pickle.loads(b)\n"})
+    git(root, "add", "app.py")
+    host = f"http://127.0.0.1:{free_port()}"
+    proc = _localreview(root, "hook", "--backend", "ollama", "--host", host, "--format", "json",
+                        LOCALREVIEW_ANALYZERS="1")
+    assert proc.returncode == 1, proc.stderr  # pickle.loads is high, fail_on is high
+    assert "no review, the hook passes because fail_open is set" in proc.stderr
+    assert "the analyzers reviewed the change without a model: 1 finding(s)" in proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["line"], f["source"]) for f in findings] == [(5, "rule:python.pickle-load")]
+    passing = _localreview(root, "hook", "--backend", "ollama", "--host", host, "--fail-on", "critical",
+                           LOCALREVIEW_ANALYZERS="1")
+    assert passing.returncode == 0, passing.stderr
