@@ -23,7 +23,7 @@ from reviewer.diff.records import DiffSpec, text_lines
 from reviewer.diff.revisions import resolve_sides
 from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReviewError
 from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
-from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, overlaps, rank
+from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, rank
 from reviewer.plan.classify import classify
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
 
 
-MAX_ITEM_SHARE = 0.35  # no single context item may take more of the window than this
 
 
 SIMILAR_PER_CHUNK = 3
@@ -205,30 +204,7 @@ class Planner:
             cands += for_part(p.path, found, self.text_of(p.path), handles(analysis.language))
         diff_tokens = sum(self.counter.count(p.text) + MARKER_TOKENS for p in parts)
         room = available - diff_tokens
-        if self.resolver is not None:
-            return self._packed(parts, cands, room, spans, frozenset(used_names))
-        max_item = int(self.config.num_ctx * MAX_ITEM_SHARE)
-        chosen: list[ContextItem] = []
-        used = 0
-        taken: dict[str, list[tuple[int, int]]] = {}
-        for c in rank(cands):
-            if room - used < MARKER_TOKENS + 16:
-                break
-            item = self._materialize(c, min(max_item, room - used - MARKER_TOKENS))
-            if item is None:
-                continue
-            rng = (item.start_line, item.end_line)
-            if overlaps(rng, taken.get(item.path, [])):
-                continue
-            if c.reason != "enclosing" and _covered(rng, spans.get(item.path, [])):
-                continue  # the diff itself already shows these lines
-            cost = item.tokens + MARKER_TOKENS
-            if used + cost > room:
-                continue
-            chosen.append(item)
-            taken.setdefault(item.path, []).append(rng)
-            used += cost
-        return self._fit(parts, chosen)
+        return self._packed(parts, cands, room, spans, frozenset(used_names))
 
     def _packed(self, parts: Sequence[DiffPart], cands: list[Candidate], room: int,
                 spans: dict[str, list[tuple[int, int]]], used: frozenset[str]) -> Batch:
@@ -339,6 +315,3 @@ class Planner:
             hi -= 1
         return lo, hi
 
-
-def _covered(rng: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
-    return any(s[0] <= rng[0] and rng[1] <= s[1] for s in spans)
