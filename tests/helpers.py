@@ -96,13 +96,20 @@ def sarif_schema() -> dict[str, Any]:
 
 
 
+# `python -m llama_cpp.server`, with the AMX work-around the embedded backend applies (on a CPU with
+# AMX the stock server dies at its first decode; see reviewer/backends/llama_quirks.py).
+_SERVER_MAIN = ("import runpy, sys, llama_cpp; from reviewer.backends.llama_quirks import avoid_amx_buffers; "
+                "avoid_amx_buffers(llama_cpp); sys.argv[0] = 'llama_cpp.server'; "
+                "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)")
+
+
 @contextlib.contextmanager
 def llama_cpp_server(gguf: str, log_path: Path, *, n_ctx: int = 4096) -> Iterator[str]:
     """A real ``python -m llama_cpp.server`` on loopback; yields its ``/v1`` base URL."""
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
+            [sys.executable, "-c", _SERVER_MAIN, "--model", gguf, "--host", "127.0.0.1",
              "--port", str(port), "--n_ctx", str(n_ctx)],
             stdout=log, stderr=subprocess.STDOUT,
         )

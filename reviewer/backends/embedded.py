@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.backends.base import ChatRequest, ChatResponse
+from reviewer.backends.llama_quirks import avoid_amx_buffers
 from reviewer.errors import BackendUnavailable, ModelMissing, ServerTruncatedPrompt
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -66,6 +67,7 @@ def import_llama_cpp() -> Any:
         raise BackendUnavailable(f"llama-cpp-python is installed but cannot be imported: {exc}",
                                  hint=f"reinstall it: {INSTALL_HINT}") from exc
     _silence(llama_cpp)
+    avoid_amx_buffers(llama_cpp)
     return llama_cpp
 
 
