@@ -1,18 +1,20 @@
 """One registry: which tree-sitter grammar reads a file, and the tag query for that grammar.
 
-Grammars come from ``tree-sitter-language-pack==0.13.0``, which bundles them (1.x downloads
-them at run time and fails offline). Tag queries are data files under ``index/queries``.
+Grammars come from the tree-sitter project's per-language wheels (``tree-sitter-python``, …),
+each imported only when a file of its language is parsed. A language pack would bundle some 170
+grammars (184 MB) for the 13 read here, and its 1.x releases download them at run time, which fails
+offline. Tag queries are data files under ``index/queries``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.resources
 import re
 import threading
 from dataclasses import dataclass
 
-import tree_sitter_language_pack as _pack
 from tree_sitter import Language, Parser, Query
 
 TEXT = "text"  # the pseudo-language of files chunked by lines only
@@ -25,26 +27,28 @@ _METHOD_SCOPES = frozenset({"class", "interface", "struct", "enum", "trait", "im
 class LanguageSpec:
     name: str  # tree-sitter grammar name
     query_files: tuple[str, ...]  # ``<name>-tags.scm`` files, concatenated into one query
+    grammar: tuple[str, str]  # the grammar wheel's module and the function returning its language
     method_scopes: frozenset[str] = _METHOD_SCOPES
 
 
 LANGUAGES: dict[str, LanguageSpec] = {
     spec.name: spec
     for spec in (
-        LanguageSpec("python", ("python",)),
-        LanguageSpec("javascript", ("javascript", "jsx")),
-        LanguageSpec("typescript", ("typescript",)),
-        LanguageSpec("tsx", ("typescript", "jsx")),
-        LanguageSpec("go", ("go",)),
-        LanguageSpec("rust", ("rust",)),
-        LanguageSpec("java", ("java",)),
-        LanguageSpec("c", ("c",)),
-        LanguageSpec("cpp", ("cpp",)),
-        LanguageSpec("csharp", ("csharp",)),
+        LanguageSpec("python", ("python",), ("tree_sitter_python", "language")),
+        LanguageSpec("javascript", ("javascript", "jsx"), ("tree_sitter_javascript", "language")),
+        LanguageSpec("typescript", ("typescript",), ("tree_sitter_typescript", "language_typescript")),
+        LanguageSpec("tsx", ("typescript", "jsx"), ("tree_sitter_typescript", "language_tsx")),
+        LanguageSpec("go", ("go",), ("tree_sitter_go", "language")),
+        LanguageSpec("rust", ("rust",), ("tree_sitter_rust", "language")),
+        LanguageSpec("java", ("java",), ("tree_sitter_java", "language")),
+        LanguageSpec("c", ("c",), ("tree_sitter_c", "language")),
+        LanguageSpec("cpp", ("cpp",), ("tree_sitter_cpp", "language")),
+        LanguageSpec("csharp", ("csharp",), ("tree_sitter_c_sharp", "language")),
         # A Ruby module is a namespace of methods, unlike a TypeScript namespace or a Rust mod.
-        LanguageSpec("ruby", ("ruby",), _METHOD_SCOPES | {"module"}),
-        LanguageSpec("php", ("php",)),
-        LanguageSpec("kotlin", ("kotlin",)),
+        LanguageSpec("ruby", ("ruby",), ("tree_sitter_ruby", "language"), _METHOD_SCOPES | {"module"}),
+        # language_php reads the <?php … ?> islands of a template too; language_php_only would not.
+        LanguageSpec("php", ("php",), ("tree_sitter_php", "language_php")),
+        LanguageSpec("kotlin", ("kotlin",), ("tree_sitter_kotlin", "language")),
     )
 }
 
@@ -113,7 +117,8 @@ def supported_languages() -> tuple[str, ...]:
 
 @functools.cache
 def get_language(lang: str) -> Language:
-    return _pack.get_language(lang)  # type: ignore[arg-type]
+    module, function = LANGUAGES[lang].grammar
+    return Language(getattr(importlib.import_module(module), function)())
 
 
 _local = threading.local()

@@ -1,30 +1,30 @@
-; Kotlin tags. Interfaces and classes share one node type; the interface pattern comes
-; first so that it wins when both match the same name.
+; Kotlin tags, for the grammar of the tree-sitter-kotlin wheel (1.x), where every name is an
+; `identifier`. Interfaces and classes share one node type; the interface pattern comes first so
+; that it wins when both match the same name.
 
 (class_declaration
   "interface"
-  (type_identifier) @name.definition.interface) @definition.interface
+  name: (identifier) @name.definition.interface) @definition.interface
 
 (class_declaration
-  (type_identifier) @name.definition.class) @definition.class
+  name: (identifier) @name.definition.class) @definition.class
 
 (object_declaration
-  (type_identifier) @name.definition.class) @definition.class
+  name: (identifier) @name.definition.class) @definition.class
 
 (function_declaration
-  (simple_identifier) @name.definition.function) @definition.function
+  name: (identifier) @name.definition.function) @definition.function
 
 (type_alias
-  (type_identifier) @name.definition.type) @definition.type
+  (identifier) @name.definition.type) @definition.type
 
 (call_expression
-  [(simple_identifier) @name.reference.call
-   (navigation_expression
-     (navigation_suffix (simple_identifier) @name.reference.call))]) @reference.call
+  [(identifier) @name.reference.call
+   (navigation_expression (identifier) @name.reference.call .)]) @reference.call
 
 (user_type
-  (type_identifier) @name.reference.type) @reference.type
+  (identifier) @name.reference.type) @reference.type
 
 ; The imported name is the last segment: import a.b.helper → helper.
-(import_header
-  (identifier (simple_identifier) @name.reference.import .)) @reference.import
+(import
+  (qualified_identifier (identifier) @name.reference.import .)) @reference.import
