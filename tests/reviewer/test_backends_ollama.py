@@ -84,6 +84,22 @@ def test_check_tells_a_server_that_is_not_ollama() -> None:
     assert not isinstance(info.value, ModelMissing) and "--backend openai" in (info.value.hint or "")
 
 
+def test_an_answer_of_the_wrong_shape_is_a_clear_error_not_a_traceback() -> None:
+    with ScriptedOpenAI() as other:
+        other.script["/api/tags"] = [(200, ["not", "an", "object"])]
+        other.script["/api/chat"] = [(200, "a bare string")]
+        other.script["/api/show"] = [(200, {"model_info": {"general.architecture": "qwen2",
+                                                            "qwen2.context_length": 32768}})]
+        with pytest.raises(BackendUnavailable, match="unexpected answer to listing models") as info:
+            backend(other.url.removesuffix("/v1")).check()
+        assert "upgrade Ollama" in (info.value.hint or "")
+        with pytest.raises(BackendUnavailable, match="unexpected answer to the review prompt"):
+            backend(other.url.removesuffix("/v1")).chat(request())
+        other.script["/api/chat"] = [(400, {"error": "invalid format: expected \"json\" or a JSON schema"})]
+        with pytest.raises(BackendUnavailable, match=r"rejected the review prompt \(HTTP 400\): invalid format"):
+            backend(other.url.removesuffix("/v1")).chat(request())
+
+
 def test_check_passes_when_model_is_pulled(fake: FakeOllama) -> None:
     backend(fake.url).check()
     fake.models["plain:latest"] = 2048
