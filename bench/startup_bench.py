@@ -35,7 +35,8 @@ def _cli(tree: Path, cwd: Path, *args: str, env: dict[str, str]) -> float:
     proc = subprocess.run([sys.executable, "-c", "from reviewer.cli import main; main()", *args], cwd=cwd,
                           env={**env, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
+    # Both runs must succeed: a tree that fails fast (a module its venv lacks) would look quick.
+    if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} in {tree} exited {proc.returncode}: {proc.stderr[-1500:]}")
     return seconds
 
