@@ -172,7 +172,8 @@ def _publish(ix: IndexRun, store: VectorStore, records: FileRecords, files: Sequ
     for c in needed:
         if c.content_hash not in cached:
             by_hash.setdefault(c.content_hash, []).append(c)
-    todo = list(by_hash)
+    # Longest-alike together across the embedder's calls too, as the local index does: less padding.
+    todo = sorted(by_hash, key=lambda h: len(by_hash[h][0].embed_text))
     stats.embedded += sum(len(v) for v in by_hash.values())
     for i in range(0, len(todo), EMBED_GROUP):
         part = todo[i : i + EMBED_GROUP]

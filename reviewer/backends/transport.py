@@ -1,4 +1,4 @@
-"""One translation of transport failures (httpx and the ``ollama`` client's ``ConnectionError``)
+"""One translation of transport failures (httpx's, and the builtin ``ConnectionError``)
 into this tool's errors, for every backend that talks HTTP. Each backend adds only what it
 alone knows: its server's name and how to start it."""
 
@@ -18,7 +18,7 @@ def transport_error(exc: Exception, *, server: str, what: str, timeout: float, u
             f"{server} did not answer {what} within {timeout:g} s",
             hint="raise --timeout (LOCALREVIEW_TIMEOUT), or use a smaller model or --num-ctx",
         )
-    # ollama's client turns httpx.ConnectError into the builtin ConnectionError.
+    # The builtin ConnectionError too: a socket-level refusal raised outside httpx's own types.
     if isinstance(exc, (httpx.ConnectError, ConnectionError)):
         return BackendUnavailable(unreachable, hint=start_hint)
     if isinstance(exc, httpx.HTTPError):
