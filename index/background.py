@@ -9,6 +9,7 @@ refresh takes the lock with no wait and skips it when a run holds it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from index.indexer import ensure_index_dir
+from index.ort_model import THREADS_ENV
 
 LOG_NAME = "index.log"
 PID_NAME = "index.pid"
@@ -60,15 +62,18 @@ def start_background(root: Path, *, full: bool = False, store_url: str | None = 
     with log.open("ab") as out:
         out.write(f"--- localreview index started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         out.flush()
+        cmd = child_command(root, full=full, store_url=store_url)
+        # Nobody waits for it: it leaves a core (THREADS_ENV) and the scheduler's favour to the developer.
+        nice = shutil.which("nice")
         proc = subprocess.Popen(
-            child_command(root, full=full, store_url=store_url),
+            [nice, "-n", "10", *cmd] if nice else cmd,
             cwd=root,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # no terminal: the user's Ctrl-C or closed shell does not stop it
             close_fds=True,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={THREADS_ENV: str(max(1, (os.cpu_count() or 1) - 1)), **os.environ, "NO_COLOR": "1"},
         )
     (d / PID_NAME).write_text(f"{proc.pid}\n", encoding="utf-8")
     return BackgroundRun(proc.pid, log)

@@ -21,20 +21,20 @@ import numpy as np
 
 TOKEN_BUDGET = 8192  # padded tokens per onnxruntime call: 32 texts of 256 tokens, or more short ones
 MAX_BATCH = 128
+THREADS_ENV = "LOCALREVIEW_EMBED_THREADS"
 
 
 def session_threads() -> int:
-    """Threads for one onnxruntime session: ``LOCALREVIEW_EMBED_THREADS``, else one core less than
-    the machine has (at least one), as the embedded LLM backend does.
+    """Threads for one onnxruntime session: ``LOCALREVIEW_EMBED_THREADS``, else every core.
 
-    The core left over runs the parse worker, the writes and whatever else the user runs. On the
-    shared 2-core machine here (load 10-14) one and two intra-op threads were within noise of each
-    other, each winning some runs (bench/README.md); on an idle 2-core machine two may embed faster:
-    set LOCALREVIEW_EMBED_THREADS=2. Spinning is off (see ``OrtSentenceModel``)."""
-    raw = os.environ.get("LOCALREVIEW_EMBED_THREADS", "")
+    On an idle 2-core machine two intra-op threads embed 1.85x faster than one (57 vs 31 chunks/s,
+    alternated; bench/README.md); with another process holding a core, two were ~13 % slower than
+    one. An index someone waits for gets every core; the background build (index/background.py)
+    asks for one core less and runs at a lower priority. Spinning is off (see ``OrtSentenceModel``)."""
+    raw = os.environ.get(THREADS_ENV, "")
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, os.cpu_count() or 1)
 
 
 class OrtSentenceModel:

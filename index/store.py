@@ -5,13 +5,14 @@ the truth about what is indexed live in ``index/state.py``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -20,6 +21,13 @@ from index.model import Chunk
 from reviewer.errors import ConfigError, IndexUnreadable
 
 STORE_SCHEMA_VERSION = 1
+T = TypeVar("T")
+# A Chroma server answers a read of a segment that another writer has just created, before its HNSW
+# files are on disk, with InternalError "Error creating hnsw segment reader: Nothing found on disk"
+# (chroma-core/chroma#4212): two clones indexing one shared collection at once met it. It passes;
+# every call here is idempotent, so it is repeated after these pauses (seconds), then reported.
+TRANSIENT_MARKS = ("Nothing found on disk", "hnsw segment reader")
+RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
@@ -133,15 +141,19 @@ class VectorStore:
             if self.url else "rebuild the local index with `localreview index --full`",
         )
 
-    @contextlib.contextmanager
-    def _chroma(self, doing: str) -> Iterator[None]:
-        """Chroma's errors (many unrelated types) become one of ours at this boundary."""
-        try:
-            yield
-        except (IndexUnreadable, ConfigError):
-            raise
-        except Exception as exc:
-            raise self._unreadable(doing, exc) from exc
+    def _call(self, doing: str, fn: Callable[[], T]) -> T:
+        """One Chroma call. Its errors (many unrelated types) become one of ours at this boundary;
+        a transient one (``TRANSIENT_MARKS``) is first retried."""
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                return fn()
+            except (IndexUnreadable, ConfigError):
+                raise
+            except Exception as exc:
+                if delay is None or not any(mark in str(exc) for mark in TRANSIENT_MARKS):
+                    raise self._unreadable(doing, exc) from exc
+                time.sleep(delay)
+        raise AssertionError("unreachable: the last delay is None")
 
     def clear(self) -> None:
         """Drop every vector (``index --full``), keeping the client: Chroma caches clients per
@@ -160,25 +172,23 @@ class VectorStore:
             return
         step = 1000  # Chroma caps the batch size; stay well under it
         for i in range(0, len(ids), step):
-            with self._chroma("writing vectors"):
-                self.collection.upsert(
-                    ids=list(ids[i : i + step]),
-                    embeddings=vectors[i : i + step].tolist(),
-                    metadatas=[dict(m) for m in metadatas[i : i + step]],
-                    documents=list(documents[i : i + step]),
-                )
+            self._call("writing vectors", partial(
+                self.collection.upsert,
+                ids=list(ids[i : i + step]),
+                embeddings=vectors[i : i + step].tolist(),
+                metadatas=[dict(m) for m in metadatas[i : i + step]],
+                documents=list(documents[i : i + step]),
+            ))
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), 1000):
-            with self._chroma("deleting vectors"):
-                self.collection.delete(ids=list(ids[i : i + 1000]))
+            self._call("deleting vectors", partial(self.collection.delete, ids=list(ids[i : i + 1000])))
 
     def all_ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
         while True:
-            with self._chroma("listing vectors"):
-                got = self.collection.get(include=[], limit=5000, offset=offset)
+            got = self._call("listing vectors", partial(self.collection.get, include=[], limit=5000, offset=offset))
             ids = got["ids"]
             out.update(ids)
             if len(ids) < 5000:
@@ -188,8 +198,8 @@ class VectorStore:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         out: set[str] = set()
         for i in range(0, len(ids), 500):
-            with self._chroma("looking up vectors"):
-                out.update(self.collection.get(ids=list(ids[i : i + 500]), include=[])["ids"])
+            got = self._call("looking up vectors", partial(self.collection.get, ids=list(ids[i : i + 500]), include=[]))
+            out.update(got["ids"])
         return out
 
     def vectors_for_hashes(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -197,9 +207,9 @@ class VectorStore:
         (the model is the collection's), whichever clone, branch or path stored it."""
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 200):
-            with self._chroma("reading cached vectors"):
-                got = self.collection.get(where={"hash": {"$in": list(hashes[i : i + 200])}},
-                                          include=["embeddings", "metadatas"])
+            got = self._call("reading cached vectors", partial(
+                self.collection.get, where={"hash": {"$in": list(hashes[i : i + 200])}},
+                include=["embeddings", "metadatas"]))
             embeddings = got.get("embeddings")
             if embeddings is None:
                 continue
@@ -209,8 +219,7 @@ class VectorStore:
         return out
 
     def count(self) -> int:
-        with self._chroma("counting vectors"):
-            return int(self.collection.count())
+        return int(self._call("counting vectors", self.collection.count))
 
     def query(self, vector: np.ndarray, n: int, exclude_paths: Sequence[str] = ()) -> list[Hit]:
         if self.count() == 0:
@@ -220,10 +229,9 @@ class VectorStore:
             where = {"path": {"$ne": exclude_paths[0]}}
         elif exclude_paths:
             where = {"path": {"$nin": list(exclude_paths)}}
-        with self._chroma("searching similar code"):
-            res = self.collection.query(
-                query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances", "metadatas"]
-            )
+        res = self._call("searching similar code", partial(
+            self.collection.query, query_embeddings=[vector.tolist()], n_results=n, where=where,
+            include=["distances", "metadatas"]))
         ids = res["ids"][0]
         dists = (res.get("distances") or [[0.0] * len(ids)])[0]
         metas = (res.get("metadatas") or [[{}] * len(ids)])[0]

@@ -42,3 +42,40 @@ def test_an_unreadable_collection_is_not_taken_for_a_missing_one(tmp_path: Path,
     with pytest.raises(IndexUnreadable, match="failed while opening the collection: RuntimeError: disk I/O error"):
         store._open_collection()
     assert created == []  # a store that cannot be read is never replaced by an empty one
+
+
+class _Flaky:
+    """The real collection, whose next ``failures`` calls of ``get`` fail as ``error`` does first."""
+
+    def __init__(self, real: object, failures: int, error: Exception) -> None:
+        self.real, self.failures, self.error, self.calls = real, failures, error, 0
+
+    def get(self, **kwargs: object) -> object:
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        return self.real.get(**kwargs)  # type: ignore[attr-defined]
+
+
+HNSW_RACE = "Error executing plan: Internal error: Error creating hnsw segment reader: Nothing found on disk"
+
+
+def test_the_hnsw_reader_race_of_two_writers_is_retried_then_reported(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from chromadb.errors import InternalError
+
+    monkeypatch.setattr("index.store.RETRY_DELAYS", (0.0, 0.0, 0.0))
+    store = _store(tmp_path)
+    store.upsert(["a"], np.ones((1, 4), dtype=np.float32), [{"path": "a.py", "hash": "h1"}], ["x = 1"])
+    real = store.collection
+    store.collection = flaky = _Flaky(real, 2, InternalError(HNSW_RACE))
+    assert set(store.vectors_for_hashes(["h1"])) == {"h1"} and flaky.calls == 3  # passed on the third try
+    store.collection = flaky = _Flaky(real, 10, InternalError(HNSW_RACE))
+    with pytest.raises(IndexUnreadable, match=r"reading cached vectors: InternalError: .*Nothing found on disk"):
+        store.vectors_for_hashes(["h1"])
+    assert flaky.calls == 4  # the first try and one per delay, then reported
+    store.collection = flaky = _Flaky(real, 1, InternalError("Error in compaction: Failed to apply logs"))
+    with pytest.raises(IndexUnreadable, match="Failed to apply logs"):
+        store.existing_ids(["a"])
+    assert flaky.calls == 1  # any other failure is reported at once
