@@ -12,7 +12,9 @@ needed definitions are judged by jedi (Python) or the TypeScript language servic
 (``diff --dry-run --format json --num-ctx N --backend ollama``) at each window.
 
 Covered: a needed definition is covered when a context item of the plan (any batch) overlaps its
-header lines (``def``/``class`` line through the end of the signature). Definitions whose header
+header lines (``def``/``class`` line through the end of the signature) with lines it shows: a
+skeleton or outline counts by the lines it sends (the plan's ``shown``), not by the span of the
+definition it stands for, most of which it elides. Definitions whose header
 the diff's hunks already show are not counted as needed (printed apart); the diff itself never
 counts as context. R@N: covered / needed, pooled over the cases, for the plan built at window N.
 Precision: the share of context tokens in items that cover a needed definition. Tokens: context
@@ -69,11 +71,11 @@ class Result:
 
 
 def header_hit(items: Iterable[Item], n: Needed) -> bool:
-    return any(i.path == n.path and i.start <= n.head_end and n.head_start <= i.end for i in items)
+    return any(i.path == n.path and s <= n.head_end and n.head_start <= e for i in items for s, e in i.ranges)
 
 
 def span_hit(items: Iterable[Item], n: Needed) -> bool:
-    return any(i.path == n.path and i.start <= n.end and n.start <= i.end for i in items)
+    return any(i.path == n.path and s <= n.end and n.start <= e for i in items for s, e in i.ranges)
 
 
 def score(items: Sequence[Item], needed: Sequence[Needed]) -> Scored:
@@ -100,7 +102,8 @@ def run_plan(tree: Path, root: Path, num_ctx: int, home: Path) -> tuple[dict[str
 
 def plan_items(plan: dict[str, Any]) -> list[Item]:
     return [Item(c["path"], int(c["start_line"]), int(c["end_line"]), int(c["tokens"]),
-                 f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")))
+                 f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")),
+                 tuple((int(r[0]), int(r[1])) for r in c.get("shown", ())))
             for b in plan.get("batches", []) for c in b.get("context", [])]
 
 

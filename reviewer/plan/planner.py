@@ -217,7 +217,8 @@ class Planner:
         if note is not None:
             self.notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
         return self._fit(parts, [ContextItem(p.path, p.start_line, p.end_line, p.symbol, p.reason, p.tokens,
-                                             p.text, p.form) for p in packed.pieces])
+                                             p.text, p.form, p.ranges if p.form != "full" else ())
+                                 for p in packed.pieces])
 
     def _context_header(self) -> int:
         """Tokens the template adds once context is present, beyond one item's markers."""
@@ -247,8 +248,9 @@ class Planner:
                 chosen = chosen[:-1]
             else:  # a few tokens over: the last item loses its last lines, not its place
                 text, end = cut
+                shown = _clip(last.shown, text)
                 chosen = [*chosen[:-1], dataclasses.replace(last, text=text, end_line=end or last.end_line,
-                                                            tokens=self.counter.count(text))]
+                                                            tokens=self.counter.count(text), shown=shown)]
 
     def _materialize(self, c: Candidate, max_tokens: int) -> ContextItem | None:
         """The candidate's text from the file's current content, trimmed around its focus."""
@@ -315,3 +317,12 @@ class Planner:
             hi -= 1
         return lo, hi
 
+
+
+def _clip(shown: Sequence[tuple[int, int]], text: str) -> tuple[tuple[int, int], ...]:
+    """A skeleton's shown ranges after its last lines were cut: up to the last numbered line left."""
+    if not shown:
+        return ()
+    numbers = [int(w[0]) for w in (row.split(maxsplit=1) for row in text.split("\n")) if w and w[0].isdigit()]
+    last = max(numbers, default=0)
+    return tuple((s, min(e, last)) for s, e in shown if s <= last)

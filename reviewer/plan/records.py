@@ -23,12 +23,16 @@ class ContextItem:
     tokens: int
     text: str = field(repr=False)
     form: str = "full"  # "skeleton": signatures and the lines the change needs, not the whole body
+    # A skeleton's lines really sent (1-based inclusive): start_line..end_line is the definition's
+    # span, most of it elided, so a reader of the plan must not take the span as shown.
+    shown: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
                                "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
         if self.form != "full":
             out["form"] = self.form
+            out["shown"] = [list(r) for r in self.shown]
         return out
 
 

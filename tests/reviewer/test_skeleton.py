@@ -26,6 +26,11 @@ def test_big_class_is_sent_as_skeleton_with_the_used_method_in_full(tmp_path: Pa
     big = items.get("lib.big.Big")
     assert big is not None and big.form == "skeleton", items
     assert big.to_json()["form"] == "skeleton"
+    lines = BIG.splitlines()
+    sent = {n for s, e in big.to_json()["shown"] for n in range(s, e + 1)}
+    assert sent and all(f"{n:>6}   {lines[n - 1]}" in big.text for n in sent)
+    body_30 = next(n for n, t in enumerate(lines, 1) if "x = x + 30 * 5" in t)
+    assert body_30 not in sent and big.start_line in sent
     assert big.tokens == EstimateCounter().count(big.text)
     assert "class Big:" in big.text and "A class far too big" in big.text
     assert "def method_30(self, x):" in big.text and "x = x + 30 * 5" not in big.text  # signature only
