@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from index.model import Definition, FileAnalysis
+from index.resolve import CLASS_KINDS
 from reviewer.plan import skeleton
 from reviewer.plan.candidate import Candidate
 from reviewer.plan.candidates import overlaps
@@ -174,11 +175,13 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
         budget = min(enclosing_share, max(enclosing_left, MIN_ENCLOSING))
         shown = spans.get(c.path, [])
         if materializer.signature_shown(c, shown):
-            # The diff shows the header: only what it does not show (a class's other members'
-            # signatures, a docstring line out of the hunk) is owed; the whole body competes later.
+            # The diff shows the header (and the docstring line: ``reviewer.plan.leads``): of a
+            # function nothing more is owed, of a class its other members' signatures; the whole
+            # body competes with the other candidates.
             rest.append(c)
-            p = materializer.piece(c, budget, room - spent - marker, used,
-                                   exclude=[*shown, *taken.get(c.path, [])], skeleton_only=True)
+            d = materializer.definition(c)
+            p = None if d is None or d.kind not in CLASS_KINDS else materializer.piece(
+                c, budget, room - spent - marker, used, exclude=[*shown, *taken.get(c.path, [])], skeleton_only=True)
         else:
             p = materializer.piece(c, budget, room - spent - marker, used)
         if p is not None and overlapping(p):

@@ -25,6 +25,7 @@ from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReview
 from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, rank
 from reviewer.plan.classify import classify
+from reviewer.plan.leads import lead_spans, with_leads
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
@@ -102,7 +103,8 @@ class Planner:
                     hint="raise --num-ctx (8192 or more) or lower output_reserve",
                 )
             cap = int(available * DIFF_SHARE)
-            parts = [p for f, _ in reviewable for p in split_parts(f, cap, self.counter.count)]
+            parts = [with_leads(p, self.text_of(p.path), self.symbols_of(p.path))
+                     for f, _ in reviewable for p in split_parts(f, cap, self.counter.count)]
             batches = [self._batch(group, symbols, state, store, available)
                        for group in group_batches(parts, cap, self.counter.count)]
         finally:
@@ -195,7 +197,7 @@ class Planner:
         for p in parts:
             analysis = self.symbols_of(p.path) or FileAnalysis(p.path, "text", (), (), ())
             changed = ChangedFile(p.path, analysis, p.added | p.anchors, tuple(h.new_range for h in p.hunks))
-            spans.setdefault(p.path, []).extend(changed.spans)
+            spans.setdefault(p.path, []).extend([*changed.spans, *lead_spans(p)])
             imports_text = "\n".join(
                 "\n".join(text_lines(self.text_of(p.path) or "")[s - 1:e]) for s, e in analysis.import_ranges)
             found = candidates_for(changed, symbols, imports_text, self.enclosing_of, self.resolver, used_names)

@@ -40,20 +40,34 @@ def test_big_class_is_sent_as_skeleton_with_the_used_method_in_full(tmp_path: Pa
     assert big.tokens < whole / 3
 
 
-def test_enclosing_definition_too_big_is_its_skeleton_beside_the_changed_region(tmp_path: Path) -> None:
+def test_enclosing_definition_too_big_shows_its_header_above_the_changed_region(tmp_path: Path) -> None:
     body = "".join(f"    v{i} = compute({i})\n" for i in range(400))
     src = f"def compute(x):\n    return x\n\n\ndef huge():\n    \"\"\"Does a lot.\"\"\"\n{body}    return v0\n"
     root = make_repo(tmp_path / "r", {"m.py": src})
     (root / "m.py").write_text(src.replace("    v200 = compute(200)\n", "    v200 = compute(200) + 1\n"))
     plan = plan_for(root, [], num_ctx=2048)
-    enclosing = [c for b in plan.batches for c in b.context if c.reason == "enclosing"]
+    (batch,) = plan.batches
+    # The diff shows the header and the docstring line above the hunk, as unchanged lines, with
+    # a gap before the hunk's own lines; no body line and no context item of its own.
+    diff = batch.files[0].text
+    assert "     5   def huge():\n     6       \"\"\"Does a lot.\"\"\"\n   ...\n   204       v197" in diff
+    assert "v100 = compute(100)" not in batch.user
+    assert not [c for c in batch.context if c.reason == "enclosing"]
+    assert 207 in batch.files[0].added and "v200 = compute(200) + 1" in batch.user
+
+
+def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) -> None:
+    methods = "".join(f"    def m{i}(self):\n" + "".join(f"        y = {j}\n" for j in range(30)) + "        return y\n\n"
+                      for i in range(12))
+    src = f"class Box:\n    \"\"\"A box.\"\"\"\n\n    size = 1\n\n{methods}"
+    root = make_repo(tmp_path / "r", {"box.py": src})
+    (root / "box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
+    plan = plan_for(root, [], num_ctx=4096)
+    (batch,) = plan.batches
+    enclosing = [c for c in batch.context if c.reason == "enclosing"]
     assert len(enclosing) == 1 and enclosing[0].form == "skeleton"
-    text = enclosing[0].text
-    assert "def huge():" in text and "Does a lot." in text
-    assert "compute(" not in text  # no body lines: the header and the docstring line
-    # the changed region itself is the diff's, in the same batch
-    batch = next(b for b in plan.batches if enclosing[0] in b.context)
-    assert any(200 + 7 in f.added for f in batch.files) and "v200 = compute(200) + 1" in batch.user
+    assert "def m11(self):" in enclosing[0].text and "y = 5" not in enclosing[0].text
+    assert "class Box:" not in enclosing[0].text  # the diff shows the header already
 
 
 def test_documentation_waits_unless_asked_for(tmp_path: Path) -> None:
