@@ -14,9 +14,11 @@ needed definitions are judged by jedi (Python) or the TypeScript language servic
 Covered: a needed definition is covered when a context item of the plan (any batch) overlaps its
 header lines (``def``/``class`` line through the end of the signature) with lines it shows: a
 skeleton or outline counts by the lines it sends (the plan's ``shown``), not by the span of the
-definition it stands for, most of which it elides. Definitions whose header
-the diff's hunks already show are not counted as needed (printed apart); the diff itself never
-counts as context. R@N: covered / needed, pooled over the cases, for the plan built at window N.
+definition it stands for, most of which it elides. Definitions whose header the diff's hunks
+already show are not counted as needed (printed apart); the diff itself never counts as context,
+except the enclosing definitions' headers the plan shows above a hunk (a batch's ``leads``): they
+count as items, tokens included. R@N: covered / needed, pooled over the cases, for the plan built
+at window N.
 Precision: the share of context tokens in items that cover a needed definition. Tokens: context
 tokens per case. R@8k(span) is the looser rule of ``plan_bench``: an item overlaps the definition.
 """
@@ -104,7 +106,7 @@ def plan_items(plan: dict[str, Any]) -> list[Item]:
     return [Item(c["path"], int(c["start_line"]), int(c["end_line"]), int(c["tokens"]),
                  f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")),
                  tuple((int(r[0]), int(r[1])) for r in c.get("shown", ())))
-            for b in plan.get("batches", []) for c in b.get("context", [])]
+            for b in plan.get("batches", []) for c in [*b.get("context", []), *b.get("leads", [])]]
 
 
 def plan_room(plan: dict[str, Any]) -> int:

@@ -10,11 +10,13 @@ other members' signatures stay a context item (``reviewer.plan.packing``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from index.model import FileAnalysis
 from reviewer.diff.records import removal_runs
 from reviewer.plan import skeleton
 from reviewer.plan.prompt import DiffPart
+from reviewer.plan.records import ContextItem
 
 
 def with_leads(part: DiffPart, text: str | None, analysis: FileAnalysis | None) -> DiffPart:
@@ -34,10 +36,7 @@ def with_leads(part: DiffPart, text: str | None, analysis: FileAnalysis | None) 
         for i, d in enumerate(chain):
             end = min(d.end_line, len(lines))
             first, last = skeleton.signature(lines, max(1, d.start_line), end)
-            # An outer definition named by git's own hunk header need not be repeated; the innermost
-            # is always shown, with its line numbers, as the enclosing definition of the hunk.
-            if i == len(chain) - 1 or first != last or lines[first - 1].strip() != h.header.strip():
-                wanted += range(first, last + 1)
+            wanted += range(first, last + 1)
             doc = skeleton.docstring_line(lines, last, end) if i == len(chain) - 1 else None
             if doc is not None:
                 wanted.append(doc)
@@ -56,3 +55,16 @@ def lead_spans(part: DiffPart) -> list[tuple[int, int]]:
         else:
             out.append((n, n))
     return out
+
+
+def lead_items(part: DiffPart, count: Callable[[str], int]) -> list[ContextItem]:
+    """The part's lead lines as the plan's records (``leads`` of a batch in the plan JSON): what
+    they show and cost, though they are sent inside the diff."""
+    rows = [r for hunk_rows in part.leads for r in hunk_rows]
+    if not rows:
+        return []
+    ranges = tuple(lead_spans(part))
+    # as rendered: the numbered lines, and a gap line after each run (``render_hunks``)
+    text = "\n".join(f"{n:>6}   {line}" for n, line in rows) + f"\n{'...':>6}" * len(ranges)
+    return [ContextItem(part.path, ranges[0][0], ranges[-1][1], f"{part.path} enclosing headers", "enclosing",
+                        count(text), text, "lead", ranges)]

@@ -25,7 +25,7 @@ from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReview
 from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, rank
 from reviewer.plan.classify import classify
-from reviewer.plan.leads import lead_spans, with_leads
+from reviewer.plan.leads import lead_items, lead_spans, with_leads
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
@@ -243,7 +243,8 @@ class Planner:
             system, user = render(parts, context)
             tokens = self.counter.count_chat(system, user)
             if tokens <= limit or not chosen:
-                return Batch(tuple(parts), tuple(chosen), system, user, tokens)
+                leads = tuple(i for p in parts for i in lead_items(p, self.counter.count))
+                return Batch(tuple(parts), tuple(chosen), system, user, tokens, leads)
             last = chosen[-1]
             cut = shorten(last.text, last.tokens - (tokens - limit) - 8, self.counter.count)
             if cut is None:

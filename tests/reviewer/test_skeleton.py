@@ -53,12 +53,14 @@ def test_enclosing_definition_too_big_shows_its_header_above_the_changed_region(
     assert "     5   def huge():\n     6       \"\"\"Does a lot.\"\"\"\n   ...\n   204       v197" in diff
     assert "v100 = compute(100)" not in batch.user
     assert not [c for c in batch.context if c.reason == "enclosing"]
+    (lead,) = batch.leads  # the plan's record of those lines, what they show and cost
+    assert lead.to_json()["shown"] == [[5, 6]] and lead.form == "lead" and 0 < lead.tokens < 30
     assert 207 in batch.files[0].added and "v200 = compute(200) + 1" in batch.user
 
 
 def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) -> None:
-    methods = "".join(f"    def m{i}(self):\n" + "".join(f"        y = {j}\n" for j in range(30)) + "        return y\n\n"
-                      for i in range(12))
+    body = "".join(f"        y = {j}\n" for j in range(30)) + "        return y\n\n"
+    methods = "".join(f"    def m{i}(self):\n" + body for i in range(12))
     src = f"class Box:\n    \"\"\"A box.\"\"\"\n\n    size = 1\n\n{methods}"
     root = make_repo(tmp_path / "r", {"box.py": src})
     (root / "box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
