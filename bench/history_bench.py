@@ -111,11 +111,12 @@ def plan_items(plan: dict[str, Any]) -> list[Item]:
 
 def plan_room(plan: dict[str, Any]) -> int:
     """What the plan's batches had for context: per batch, the window less the answer reserve and
-    the prompt without its context. The baselines get the same total."""
+    the prompt without its context (the enclosing headers shown in the diff are context too). The
+    baselines get the same total."""
     reserve = int(plan.get("output_reserve") or 0)
     total = 0
     for b in plan.get("batches", []):
-        ctx = sum(int(c["tokens"]) for c in b.get("context", []))
+        ctx = sum(int(c["tokens"]) for c in [*b.get("context", []), *b.get("leads", [])])
         total += max(0, int(plan["num_ctx"]) - reserve - (int(b["prompt_tokens"]) - ctx))
     return total
 
