@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from index.symbols import parse_symbols
 from reviewer.plan.packing import Packed, unused_note
 from reviewer.plan.tokens import EstimateCounter
 from tests.conftest import make_repo
@@ -113,3 +114,23 @@ def test_an_item_a_few_tokens_over_loses_its_last_lines() -> None:
     assert cut is not None and cut[1] is not None and 20 <= cut[1] < 29
     assert cut[0].endswith(f"x{cut[1] - 10} = {cut[1] - 10} * {cut[1] - 10}") and count(cut[0]) <= count(text) - 10
     assert shorten(text, count(text) // 4, count) is None  # most of it would go: drop it instead
+
+
+def test_a_body_whose_header_the_diff_shows_is_ordinary_context() -> None:
+    from reviewer.plan.candidate import Candidate
+    from reviewer.plan.packing import ENCLOSING_REST_SCORE, MIN_SCORE, Materializer, pack
+
+    src = "def small(a, b):\n" + "".join(f"    a = a + {i}\n" for i in range(10)) + "    return a\n"
+    src += "\n\ndef helper():\n    return 1\n"
+    count = EstimateCounter().count
+    analysis = parse_symbols("m.py", src)
+    mat = Materializer(lambda p: src, lambda p: analysis, count, lambda c, n: None)
+    enclosing = Candidate("m.py", "enclosing", 100.0, "m.small", 1, 12, (3, 3))
+    callee = Candidate("m.py", "callee", 60.0, "m.helper", 15, 16)
+    spans = {"m.py": [(1, 6)]}  # the hunk shows the header and the changed line 3
+    assert ENCLOSING_REST_SCORE > MIN_SCORE
+    roomy = pack([enclosing, callee], mat, 2000, 40, spans, frozenset())
+    assert [(p.reason, p.form) for p in roomy.pieces] == [("enclosing", "full"), ("callee", "full")]
+    # No room for both: the definition the change uses wins; the body is not owed.
+    tight = pack([enclosing, callee], mat, count("\n".join(src.splitlines()[14:16])) + 60, 40, spans, frozenset())
+    assert [p.reason for p in tight.pieces] == ["callee"]
