@@ -58,13 +58,15 @@ def lead_spans(part: DiffPart) -> list[tuple[int, int]]:
 
 
 def lead_items(part: DiffPart, count: Callable[[str], int]) -> list[ContextItem]:
-    """The part's lead lines as the plan's records (``leads`` of a batch in the plan JSON): what
-    they show and cost, though they are sent inside the diff."""
-    rows = [r for hunk_rows in part.leads for r in hunk_rows]
-    if not rows:
-        return []
-    ranges = tuple(lead_spans(part))
-    # as rendered: the numbered lines, and a gap line after each run (``render_hunks``)
-    text = "\n".join(f"{n:>6}   {line}" for n, line in rows) + f"\n{'...':>6}" * len(ranges)
-    return [ContextItem(part.path, ranges[0][0], ranges[-1][1], f"{part.path} enclosing headers", "enclosing",
-                        count(text), text, "lead", ranges)]
+    """The part's lead lines as the plan's records (``leads`` of a batch in the plan JSON), one per
+    run of consecutive lines: what each shows and costs, though they are sent inside the diff."""
+    text_of = {n: line for rows in part.leads for n, line in rows}
+    starts = {h.new_start for h in part.hunks}
+    out: list[ContextItem] = []
+    for s, e in lead_spans(part):
+        # as rendered: the numbered lines, and a gap line unless the hunk follows (``render_hunks``)
+        gap = "" if e + 1 in starts else f"\n{'...':>6}"
+        text = "\n".join(f"{n:>6}   {text_of[n]}" for n in range(s, e + 1)) + gap
+        out.append(ContextItem(part.path, s, e, f"{part.path}:{s} enclosing header", "enclosing", count(text), text,
+                               "lead", ((s, e),)))
+    return out

@@ -56,6 +56,7 @@ def test_enclosing_definition_too_big_shows_its_header_above_the_changed_region(
     assert not [c for c in batch.context if c.reason == "enclosing"]
     (lead,) = batch.leads  # the plan's record of those lines, what they show and cost
     assert lead.to_json()["shown"] == [[5, 6]] and lead.form == "lead" and 0 < lead.tokens < 30
+    assert lead.text in diff
     assert 207 in batch.files[0].added and "v200 = compute(200) + 1" in batch.user
 
 
