@@ -33,6 +33,11 @@ class Item:
     tokens: int
     label: str = ""
     form: str = "full"
+    shown: tuple[tuple[int, int], ...] = ()  # a skeleton's lines really sent; empty: start..end
+
+    @property
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        return self.shown or ((self.start, self.end),)
 
 
 def cost(lines: Sequence[str], start: int) -> int:

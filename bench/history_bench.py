@@ -12,9 +12,13 @@ needed definitions are judged by jedi (Python) or the TypeScript language servic
 (``diff --dry-run --format json --num-ctx N --backend ollama``) at each window.
 
 Covered: a needed definition is covered when a context item of the plan (any batch) overlaps its
-header lines (``def``/``class`` line through the end of the signature). Definitions whose header
-the diff's hunks already show are not counted as needed (printed apart); the diff itself never
-counts as context. R@N: covered / needed, pooled over the cases, for the plan built at window N.
+header lines (``def``/``class`` line through the end of the signature) with lines it shows: a
+skeleton or outline counts by the lines it sends (the plan's ``shown``), not by the span of the
+definition it stands for, most of which it elides. Definitions whose header the diff's hunks
+already show are not counted as needed (printed apart); the diff itself never counts as context,
+except the enclosing definitions' headers the plan shows above a hunk (a batch's ``leads``): they
+count as items, tokens included. R@N: covered / needed, pooled over the cases, for the plan built
+at window N.
 Precision: the share of context tokens in items that cover a needed definition. Tokens: context
 tokens per case. R@8k(span) is the looser rule of ``plan_bench``: an item overlaps the definition.
 """
@@ -69,11 +73,11 @@ class Result:
 
 
 def header_hit(items: Iterable[Item], n: Needed) -> bool:
-    return any(i.path == n.path and i.start <= n.head_end and n.head_start <= i.end for i in items)
+    return any(i.path == n.path and s <= n.head_end and n.head_start <= e for i in items for s, e in i.ranges)
 
 
 def span_hit(items: Iterable[Item], n: Needed) -> bool:
-    return any(i.path == n.path and i.start <= n.end and n.start <= i.end for i in items)
+    return any(i.path == n.path and s <= n.end and n.start <= e for i in items for s, e in i.ranges)
 
 
 def score(items: Sequence[Item], needed: Sequence[Needed]) -> Scored:
@@ -100,17 +104,19 @@ def run_plan(tree: Path, root: Path, num_ctx: int, home: Path) -> tuple[dict[str
 
 def plan_items(plan: dict[str, Any]) -> list[Item]:
     return [Item(c["path"], int(c["start_line"]), int(c["end_line"]), int(c["tokens"]),
-                 f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")))
-            for b in plan.get("batches", []) for c in b.get("context", [])]
+                 f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")),
+                 tuple((int(r[0]), int(r[1])) for r in c.get("shown", ())))
+            for b in plan.get("batches", []) for c in [*b.get("context", []), *b.get("leads", [])]]
 
 
 def plan_room(plan: dict[str, Any]) -> int:
     """What the plan's batches had for context: per batch, the window less the answer reserve and
-    the prompt without its context. The baselines get the same total."""
+    the prompt without its context (the enclosing headers shown in the diff are context too). The
+    baselines get the same total."""
     reserve = int(plan.get("output_reserve") or 0)
     total = 0
     for b in plan.get("batches", []):
-        ctx = sum(int(c["tokens"]) for c in b.get("context", []))
+        ctx = sum(int(c["tokens"]) for c in [*b.get("context", []), *b.get("leads", [])])
         total += max(0, int(plan["num_ctx"]) - reserve - (int(b["prompt_tokens"]) - ctx))
     return total
 

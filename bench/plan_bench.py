@@ -438,8 +438,10 @@ class BM25Index:
 
 
 def plan_items(plan: Plan) -> list[Item]:
+    """The batches' context items, and the enclosing headers the plan shows inside the diff (one
+    item per run of lines, so an item's span is what it shows)."""
     return [Item(c.path, c.start_line, c.end_line, c.tokens, f"{c.reason} {c.symbol}")
-            for batch in plan.batches for c in batch.context]
+            for batch in plan.batches for c in (*batch.context, *batch.leads)]
 
 
 def _planner_without_index(shared: MemorySymbols) -> type[Any]:

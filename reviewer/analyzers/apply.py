@@ -57,7 +57,7 @@ def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limi
         system, user = render(batch.files, context, shown)
         tokens = counter.count_chat(system, user)
         if tokens <= limit or not chosen:
-            return Batch(batch.files, tuple(chosen), system, user, tokens)
+            return dataclasses.replace(batch, context=tuple(chosen), system=system, user=user, prompt_tokens=tokens)
         chosen = chosen[:-1]
 
 

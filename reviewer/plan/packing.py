@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from index.model import Definition, FileAnalysis
+from index.resolve import CLASS_KINDS
 from reviewer.plan import skeleton
 from reviewer.plan.candidate import Candidate
 from reviewer.plan.candidates import overlaps
@@ -28,6 +29,10 @@ OUTLINE_TOKENS = 150
 OUTLINE_MIN_ROOM = 0  # outlines in every window: at 2k they are the cheapest way to show a big changed file
 MIN_SHARE = 200
 MAX_CANDIDATES = 80
+# The rest of an enclosing definition whose header the diff shows: the diff already carries what
+# the rule asks (its header and the changed region), so the whole body is ordinary context, worth
+# less than the definitions the changed lines use.
+ENCLOSING_REST_SCORE = 30.0
 # Candidates scoring below this are not worth a model's attention: a 7B model takes what it is
 # given as relevant, so unrelated code costs more than the tokens it takes.
 MIN_SCORE = 25.0
@@ -64,6 +69,16 @@ class Materializer:
     def __init__(self, text_of: Callable[[str], str | None], symbols_of: Callable[[str], FileAnalysis | None],
                  count: Callable[[str], int], trim: Callable[[Candidate, int], Piece | None]) -> None:
         self.text_of, self.symbols_of, self.count, self.trim = text_of, symbols_of, count, trim
+
+    def signature_shown(self, c: Candidate, spans: Sequence[tuple[int, int]]) -> bool:
+        """Does the diff (``spans``, new-side lines it shows) show the candidate's header?"""
+        d = self.definition(c)
+        text = self.text_of(c.path)
+        if d is None or text is None:
+            return False
+        lines = text.splitlines()
+        start, end = max(1, d.start_line), min(d.end_line, len(lines))
+        return start <= end and _covered(skeleton.signature(lines, start, end), spans)
 
     def definition(self, c: Candidate) -> Definition | None:
         if c.qualified_name is None:
@@ -155,9 +170,20 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
 
     # Innermost first: a method's own text before the skeleton of its class around it.
     enclosing_left = int(room * ENCLOSING_TOTAL)
+    rest: list[Candidate] = []
     for c in sorted((c for c in ranked if c.reason == "enclosing"), key=lambda c: c.end_line - c.start_line):
         budget = min(enclosing_share, max(enclosing_left, MIN_ENCLOSING))
-        p = materializer.piece(c, budget, room - spent - marker, used)
+        shown = spans.get(c.path, [])
+        if materializer.signature_shown(c, shown):
+            # The diff shows the header (and the docstring line: ``reviewer.plan.leads``): of a
+            # function nothing more is owed, of a class its other members' signatures; the whole
+            # body competes with the other candidates.
+            rest.append(c)
+            d = materializer.definition(c)
+            p = None if d is None or d.kind not in CLASS_KINDS else materializer.piece(
+                c, budget, room - spent - marker, used, exclude=[*shown, *taken.get(c.path, [])], skeleton_only=True)
+        else:
+            p = materializer.piece(c, budget, room - spent - marker, used)
         if p is not None and overlapping(p):
             p = materializer.piece(c, budget, room - spent - marker, used,
                                    exclude=taken.get(p.path, []), skeleton_only=True)
@@ -165,6 +191,10 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             take(p)
             enclosing_left -= p.tokens + marker
     options: list[tuple[float, Candidate, Piece]] = []
+    for c in rest:
+        p = materializer.piece(c, enclosing_share, room - spent - marker, used)
+        if p is not None and p.form == "full" and not overlapping(p):
+            options.append((ENCLOSING_REST_SCORE / (p.tokens + 2 * marker), c, p))
     for c in [c for c in ranked if c.reason != "enclosing"][:MAX_CANDIDATES]:
         if c.score < MIN_SCORE:
             left_out["scored too low to be worth the tokens"] += 1
@@ -179,6 +209,10 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
         options.append((c.score / (p.tokens + 2 * marker), c, p))
     options.sort(key=lambda o: (-o[0], o[1].path, o[1].start_line))
     for _, c, p in options:
+        if c.reason == "enclosing":  # the rest of a body the diff shows the header of: whole or not at all
+            if fits(p):
+                take(p)
+            continue
         if spent + p.tokens + marker > room:
             smaller = materializer.piece(c, share, room - spent - marker, used)
             if smaller is None:

@@ -25,6 +25,7 @@ from reviewer.errors import BadInput, EnvironmentFailure, IndexBusy, LocalReview
 from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for, rank
 from reviewer.plan.classify import classify
+from reviewer.plan.leads import lead_items, lead_spans, with_leads
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
 from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
@@ -102,7 +103,8 @@ class Planner:
                     hint="raise --num-ctx (8192 or more) or lower output_reserve",
                 )
             cap = int(available * DIFF_SHARE)
-            parts = [p for f, _ in reviewable for p in split_parts(f, cap, self.counter.count)]
+            parts = [with_leads(p, self.text_of(p.path), self.symbols_of(p.path))
+                     for f, _ in reviewable for p in split_parts(f, cap, self.counter.count)]
             batches = [self._batch(group, symbols, state, store, available)
                        for group in group_batches(parts, cap, self.counter.count)]
         finally:
@@ -195,7 +197,7 @@ class Planner:
         for p in parts:
             analysis = self.symbols_of(p.path) or FileAnalysis(p.path, "text", (), (), ())
             changed = ChangedFile(p.path, analysis, p.added | p.anchors, tuple(h.new_range for h in p.hunks))
-            spans.setdefault(p.path, []).extend(changed.spans)
+            spans.setdefault(p.path, []).extend([*changed.spans, *lead_spans(p)])
             imports_text = "\n".join(
                 "\n".join(text_lines(self.text_of(p.path) or "")[s - 1:e]) for s, e in analysis.import_ranges)
             found = candidates_for(changed, symbols, imports_text, self.enclosing_of, self.resolver, used_names)
@@ -217,7 +219,8 @@ class Planner:
         if note is not None:
             self.notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
         return self._fit(parts, [ContextItem(p.path, p.start_line, p.end_line, p.symbol, p.reason, p.tokens,
-                                             p.text, p.form) for p in packed.pieces])
+                                             p.text, p.form, p.ranges if p.form != "full" else ())
+                                 for p in packed.pieces])
 
     def _context_header(self) -> int:
         """Tokens the template adds once context is present, beyond one item's markers."""
@@ -240,15 +243,17 @@ class Planner:
             system, user = render(parts, context)
             tokens = self.counter.count_chat(system, user)
             if tokens <= limit or not chosen:
-                return Batch(tuple(parts), tuple(chosen), system, user, tokens)
+                leads = tuple(i for p in parts for i in lead_items(p, self.counter.count))
+                return Batch(tuple(parts), tuple(chosen), system, user, tokens, leads)
             last = chosen[-1]
             cut = shorten(last.text, last.tokens - (tokens - limit) - 8, self.counter.count)
             if cut is None:
                 chosen = chosen[:-1]
             else:  # a few tokens over: the last item loses its last lines, not its place
                 text, end = cut
+                shown = _clip(last.shown, text)
                 chosen = [*chosen[:-1], dataclasses.replace(last, text=text, end_line=end or last.end_line,
-                                                            tokens=self.counter.count(text))]
+                                                            tokens=self.counter.count(text), shown=shown)]
 
     def _materialize(self, c: Candidate, max_tokens: int) -> ContextItem | None:
         """The candidate's text from the file's current content, trimmed around its focus."""
@@ -315,3 +320,12 @@ class Planner:
             hi -= 1
         return lo, hi
 
+
+
+def _clip(shown: Sequence[tuple[int, int]], text: str) -> tuple[tuple[int, int], ...]:
+    """A skeleton's shown ranges after its last lines were cut: up to the last numbered line left."""
+    if not shown:
+        return ()
+    numbers = [int(w[0]) for w in (row.split(maxsplit=1) for row in text.split("\n")) if w and w[0].isdigit()]
+    last = max(numbers, default=0)
+    return tuple((s, min(e, last)) for s, e in shown if s <= last)

@@ -30,6 +30,8 @@ class DiffPart:
     old_path: str | None
     status: str
     hunks: tuple[Hunk, ...]
+    # Per hunk, header lines of its enclosing definitions shown above it (``reviewer.plan.leads``).
+    leads: tuple[tuple[tuple[int, str], ...], ...] = ()
 
     @property
     def added(self) -> frozenset[int]:
@@ -42,7 +44,7 @@ class DiffPart:
 
     @property
     def text(self) -> str:
-        return render_hunks(self.hunks)
+        return render_hunks(self.hunks, self.leads)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,17 @@ class ContextText:
     text: str
 
 
-def render_hunks(hunks: Sequence[Hunk]) -> str:
-    """The diff with new-side line numbers in a left column; removed lines have none."""
+def render_hunks(hunks: Sequence[Hunk], leads: Sequence[Sequence[tuple[int, str]]] = ()) -> str:
+    """The diff with new-side line numbers in a left column; removed lines have none. ``leads``:
+    per hunk, lines above it shown as unchanged context (an elided run between them as ``...``)."""
     out: list[str] = []
-    for h in hunks:
+    for i, h in enumerate(hunks):
         out.append(f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@ {h.header}".rstrip())
+        rows = leads[i] if i < len(leads) else ()
+        for k, (n, line) in enumerate(rows):
+            out.append(f"{n:>6}   {line}")
+            if (rows[k + 1][0] if k + 1 < len(rows) else h.new_start) > n + 1:
+                out.append(f"{'...':>6}")
         for ln in h.lines:
             number = "" if ln.new_lineno is None else str(ln.new_lineno)
             out.append(f"{number:>6} {ln.kind} {ln.text}")

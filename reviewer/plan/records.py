@@ -22,13 +22,17 @@ class ContextItem:
     reason: str
     tokens: int
     text: str = field(repr=False)
-    form: str = "full"  # "skeleton": signatures and the lines the change needs, not the whole body
+    form: str = "full"  # "skeleton": signatures and the lines the change needs; "lead": inside the diff
+    # A skeleton's lines really sent (1-based inclusive): start_line..end_line is the definition's
+    # span, most of it elided, so a reader of the plan must not take the span as shown.
+    shown: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
                                "symbol": self.symbol, "reason": self.reason, "tokens": self.tokens}
         if self.form != "full":
             out["form"] = self.form
+            out["shown"] = [list(r) for r in self.shown]
         return out
 
 
@@ -39,6 +43,7 @@ class Batch:
     system: str
     user: str
     prompt_tokens: int
+    leads: tuple[ContextItem, ...] = ()  # enclosing headers shown inside the diff (``reviewer.plan.leads``)
 
     @property
     def allowed(self) -> dict[str, frozenset[int]]:
@@ -50,7 +55,7 @@ class Batch:
     def to_json(self) -> dict[str, Any]:
         return {"files": sorted({f.path for f in self.files}), "prompt_tokens": self.prompt_tokens,
                 "hunks": sum(len(f.hunks) for f in self.files),
-                "context": [c.to_json() for c in self.context]}
+                "context": [c.to_json() for c in self.context], "leads": [c.to_json() for c in self.leads]}
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ def for_part(path: str, found: list[Candidate], text: str | None, resolved: bool
     out = found
     if resolved:
         out = [dataclasses.replace(c, score=RESOLVED_IMPORTS_WEIGHT) if c.reason == "imports" else c for c in out]
-    if kind_of(path) == "test":
-        out = [dataclasses.replace(c, score=c.score * TEST_WEIGHT) if c.reason != "enclosing" else c for c in out]
     n_lines = text.count("\n") + 1 if text else 0
     if n_lines > OUTLINE_LINES:
         out = [*out, Candidate(path, "outline", REASON_WEIGHT["outline"], None, 1, n_lines)]
+    # A test file's outline too: the names of its other tests tell a reviewer little.
+    if kind_of(path) == "test":
+        out = [dataclasses.replace(c, score=c.score * TEST_WEIGHT) if c.reason != "enclosing" else c for c in out]
     return out

@@ -40,6 +40,14 @@ def header_end(lines: Sequence[str], start: int, end: int) -> int:
     return first or start
 
 
+def signature(lines: Sequence[str], start: int, end: int) -> tuple[int, int]:
+    """The definition's own header lines, decorators left out: its first code line to its end."""
+    last = header_end(lines, start, end)
+    first = next((n for n in range(start, last + 1) if (t := lines[n - 1].strip()) and not t.startswith("@")),
+                 start)
+    return first, last
+
+
 def docstring_line(lines: Sequence[str], after: int, end: int) -> int | None:
     for n in range(after + 1, min(end, after + 3) + 1):
         s = lines[n - 1].strip()

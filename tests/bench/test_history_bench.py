@@ -103,6 +103,10 @@ def test_scoring_counts_the_header_and_the_tokens_that_cover_it() -> None:
     header = Item("pkg/util.py", 9, 10, 30, form="skeleton")
     other = Item("pkg/app.py", 1, 9, 20)
     assert not header_hit([body_only, other], n) and header_hit([header], n)
+    # A skeleton counts by the lines it shows: the class around the header, its header elided, does not.
+    elided = Item("pkg/util.py", 1, 30, 40, form="skeleton", shown=((1, 2), (12, 13)))
+    assert not header_hit([elided], n) and header_hit([Item("pkg/util.py", 1, 30, 40, form="skeleton",
+                                                              shown=((1, 2), (9, 9)))], n)
     s = score([body_only, header, other], [n])
     assert (s.needed, s.hit, s.hit_span, s.tokens, s.useful) == (1, 1, 1, 100, 30)
     plan = {"num_ctx": 2048, "output_reserve": 256,

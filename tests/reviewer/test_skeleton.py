@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from index.symbols import parse_symbols
 from reviewer.plan.packing import Packed, unused_note
 from reviewer.plan.tokens import EstimateCounter
 from tests.conftest import make_repo
@@ -26,6 +27,11 @@ def test_big_class_is_sent_as_skeleton_with_the_used_method_in_full(tmp_path: Pa
     big = items.get("lib.big.Big")
     assert big is not None and big.form == "skeleton", items
     assert big.to_json()["form"] == "skeleton"
+    lines = BIG.splitlines()
+    sent = {n for s, e in big.to_json()["shown"] for n in range(s, e + 1)}
+    assert sent and all(f"{n:>6}   {lines[n - 1]}" in big.text for n in sent)
+    body_30 = next(n for n, t in enumerate(lines, 1) if "x = x + 30 * 5" in t)
+    assert body_30 not in sent and big.start_line in sent
     assert big.tokens == EstimateCounter().count(big.text)
     assert "class Big:" in big.text and "A class far too big" in big.text
     assert "def method_30(self, x):" in big.text and "x = x + 30 * 5" not in big.text  # signature only
@@ -35,20 +41,37 @@ def test_big_class_is_sent_as_skeleton_with_the_used_method_in_full(tmp_path: Pa
     assert big.tokens < whole / 3
 
 
-def test_enclosing_definition_too_big_is_its_skeleton_beside_the_changed_region(tmp_path: Path) -> None:
+def test_enclosing_definition_too_big_shows_its_header_above_the_changed_region(tmp_path: Path) -> None:
     body = "".join(f"    v{i} = compute({i})\n" for i in range(400))
     src = f"def compute(x):\n    return x\n\n\ndef huge():\n    \"\"\"Does a lot.\"\"\"\n{body}    return v0\n"
     root = make_repo(tmp_path / "r", {"m.py": src})
     (root / "m.py").write_text(src.replace("    v200 = compute(200)\n", "    v200 = compute(200) + 1\n"))
     plan = plan_for(root, [], num_ctx=2048)
-    enclosing = [c for b in plan.batches for c in b.context if c.reason == "enclosing"]
+    (batch,) = plan.batches
+    # The diff shows the header and the docstring line above the hunk, as unchanged lines, with
+    # a gap before the hunk's own lines; no body line and no context item of its own.
+    diff = batch.files[0].text
+    assert "     5   def huge():\n     6       \"\"\"Does a lot.\"\"\"\n   ...\n   204       v197" in diff
+    assert "v100 = compute(100)" not in batch.user
+    assert not [c for c in batch.context if c.reason == "enclosing"]
+    (lead,) = batch.leads  # the plan's record of those lines, what they show and cost
+    assert lead.to_json()["shown"] == [[5, 6]] and lead.form == "lead" and 0 < lead.tokens < 30
+    assert lead.text in diff
+    assert 207 in batch.files[0].added and "v200 = compute(200) + 1" in batch.user
+
+
+def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) -> None:
+    body = "".join(f"        y = {j}\n" for j in range(30)) + "        return y\n\n"
+    methods = "".join(f"    def m{i}(self):\n" + body for i in range(12))
+    src = f"class Box:\n    \"\"\"A box.\"\"\"\n\n    size = 1\n\n{methods}"
+    root = make_repo(tmp_path / "r", {"box.py": src})
+    (root / "box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
+    plan = plan_for(root, [], num_ctx=4096)
+    (batch,) = plan.batches
+    enclosing = [c for c in batch.context if c.reason == "enclosing"]
     assert len(enclosing) == 1 and enclosing[0].form == "skeleton"
-    text = enclosing[0].text
-    assert "def huge():" in text and "Does a lot." in text
-    assert "compute(" not in text  # no body lines: the header and the docstring line
-    # the changed region itself is the diff's, in the same batch
-    batch = next(b for b in plan.batches if enclosing[0] in b.context)
-    assert any(200 + 7 in f.added for f in batch.files) and "v200 = compute(200) + 1" in batch.user
+    assert "def m11(self):" in enclosing[0].text and "y = 5" not in enclosing[0].text
+    assert "class Box:" not in enclosing[0].text  # the diff shows the header already
 
 
 def test_documentation_waits_unless_asked_for(tmp_path: Path) -> None:
@@ -92,3 +115,23 @@ def test_an_item_a_few_tokens_over_loses_its_last_lines() -> None:
     assert cut is not None and cut[1] is not None and 20 <= cut[1] < 29
     assert cut[0].endswith(f"x{cut[1] - 10} = {cut[1] - 10} * {cut[1] - 10}") and count(cut[0]) <= count(text) - 10
     assert shorten(text, count(text) // 4, count) is None  # most of it would go: drop it instead
+
+
+def test_a_body_whose_header_the_diff_shows_is_ordinary_context() -> None:
+    from reviewer.plan.candidate import Candidate
+    from reviewer.plan.packing import ENCLOSING_REST_SCORE, MIN_SCORE, Materializer, pack
+
+    src = "def small(a, b):\n" + "".join(f"    a = a + {i}\n" for i in range(10)) + "    return a\n"
+    src += "\n\ndef helper():\n    return 1\n"
+    count = EstimateCounter().count
+    analysis = parse_symbols("m.py", src)
+    mat = Materializer(lambda p: src, lambda p: analysis, count, lambda c, n: None)
+    enclosing = Candidate("m.py", "enclosing", 100.0, "m.small", 1, 12, (3, 3))
+    callee = Candidate("m.py", "callee", 60.0, "m.helper", 15, 16)
+    spans = {"m.py": [(1, 6)]}  # the hunk shows the header and the changed line 3
+    assert ENCLOSING_REST_SCORE > MIN_SCORE
+    roomy = pack([enclosing, callee], mat, 2000, 40, spans, frozenset())
+    assert [(p.reason, p.form) for p in roomy.pieces] == [("enclosing", "full"), ("callee", "full")]
+    # No room for both: the definition the change uses wins; the body is not owed.
+    tight = pack([enclosing, callee], mat, count("\n".join(src.splitlines()[14:16])) + 60, 40, spans, frozenset())
+    assert [p.reason for p in tight.pieces] == ["callee"]
