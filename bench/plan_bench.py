@@ -335,15 +335,16 @@ class Budgeter:
         self.counter = counter
         self.marker = MARKER_TOKENS
         self._number_lines = number_lines
-        self.base = counter.count_chat(*render([], []))
+        self._render = render
 
     def room(self, config: Config, diff: FileDiff) -> int:
         """What the planner has for context in a one-batch plan: the window less the answer reserve,
         the template and the diff (Planner.build / Planner._batch)."""
-        from reviewer.plan.prompt import DiffPart
+        from reviewer.plan.prompt import DiffPart, compact_prompt
 
         part = DiffPart(diff.path, diff.old_path, diff.status, diff.hunks)
-        return config.num_ctx - answer_reserve(config) - self.base - (self.counter.count(part.text) + self.marker)
+        base = self.counter.count_chat(*self._render([], [], compact=compact_prompt(config.num_ctx)))
+        return config.num_ctx - answer_reserve(config) - base - (self.counter.count(part.text) + self.marker)
 
     def item(self, lines: Sequence[str], path: str, start: int, end: int, label: str) -> Item:
         body = self._number_lines(lines[start - 1:end], start)

@@ -21,7 +21,7 @@ from reviewer.analyzers.stage import run_analyzers
 from reviewer.config import Config
 from reviewer.diff.records import Hunk
 from reviewer.findings.model import SEVERITY_ORDER, Finding
-from reviewer.plan.prompt import ContextText, HintText, render
+from reviewer.plan.prompt import ContextText, HintText, compact_prompt, render
 from reviewer.plan.records import Batch, Plan
 from reviewer.plan.tokens import TokenCounter
 
@@ -41,11 +41,12 @@ def analyze_plan(plan: Plan, config: Config, root: Path | None, counter: TokenCo
               for path, parts in hunks.items() if path in plan.new_text]
     report = run_analyzers(inputs, options_from_config(config, root))
     limit = plan.num_ctx - plan.output_reserve
-    batches = tuple(_with_hints(b, report.hints, counter, limit) for b in plan.batches)
+    compact = compact_prompt(plan.num_ctx)  # as the planner rendered them
+    batches = tuple(_with_hints(b, report.hints, counter, limit, compact) for b in plan.batches)
     return dataclasses.replace(plan, batches=batches, analysis=report)
 
 
-def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limit: int) -> Batch:
+def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limit: int, compact: bool) -> Batch:
     paths = {f.path for f in batch.files}
     mine = sorted((h for h in hints if h.path in paths), key=lambda h: (h.path, h.line, h.rule_id))
     if not mine:
@@ -54,7 +55,7 @@ def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limi
     chosen = list(batch.context)
     while True:
         context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
-        system, user = render(batch.files, context, shown)
+        system, user = render(batch.files, context, shown, compact=compact)
         tokens = counter.count_chat(system, user)
         if tokens <= limit or not chosen:
             return dataclasses.replace(batch, context=tuple(chosen), system=system, user=user, prompt_tokens=tokens)

@@ -27,7 +27,7 @@ from reviewer.plan.candidates import MemorySymbols, SymbolSource, candidates_for
 from reviewer.plan.classify import classify
 from reviewer.plan.leads import lead_items, lead_spans, with_leads
 from reviewer.plan.packing import Materializer, Piece, pack, shorten, unused_note
-from reviewer.plan.prompt import ContextText, DiffPart, number_lines, render
+from reviewer.plan.prompt import ContextText, DiffPart, compact_prompt, number_lines, render
 from reviewer.plan.records import Batch, ContextItem, Plan
 from reviewer.plan.review_order import order_for_review
 from reviewer.plan.setup import for_part, make_resolver
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from index.state import State
 
 DIFF_SHARE = 0.6  # of the window left after the template: the rest is for context
-
-
-
-
 SIMILAR_PER_CHUNK = 3
 SLACK_SHARE = 0.01
 
@@ -55,6 +51,7 @@ class Planner:
         self.backend, self.model = backend, model
         self.update_index = update_index
         self.notes: list[str] = []
+        self.compact = compact_prompt(config.num_ctx)  # the review template's compact form
         self._text: dict[str, str | None] = {}
         self.sides = resolve_sides(repo, spec)
         self.resolver: Resolver | None = None
@@ -94,7 +91,7 @@ class Planner:
         try:
             symbols: SymbolSource = state if state is not None else self._memory_symbols()
             self.resolver = make_resolver(self, state, symbols, [f.path for f, _ in reviewable])
-            base = self.counter.count_chat(*render([], []))
+            base = self.counter.count_chat(*render([], [], compact=self.compact))
             available = self.config.num_ctx - self.config.answer_reserve - base
             if available < 256:
                 raise BadInput(
@@ -225,8 +222,8 @@ class Planner:
     def _context_header(self) -> int:
         """Tokens the template adds once context is present, beyond one item's markers."""
         if not hasattr(self, "_header_tokens"):
-            empty = self.counter.count_chat(*render([], []))
-            one = self.counter.count_chat(*render([], [ContextText("p", 1, 1, "s", "r", "")]))
+            empty = self.counter.count_chat(*render([], [], compact=self.compact))
+            one = self.counter.count_chat(*render([], [ContextText("p", 1, 1, "s", "r", "")], compact=self.compact))
             self._header_tokens = max(0, one - empty - MARKER_TOKENS)
         return self._header_tokens
 
@@ -240,7 +237,7 @@ class Planner:
         limit = self.config.num_ctx - self.config.answer_reserve
         while True:
             context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
-            system, user = render(parts, context)
+            system, user = render(parts, context, compact=self.compact)
             tokens = self.counter.count_chat(system, user)
             if tokens <= limit or not chosen:
                 leads = tuple(i for p in parts for i in lead_items(p, self.counter.count))

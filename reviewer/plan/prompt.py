@@ -116,12 +116,24 @@ class HintText:
     message: str
 
 
+# Below this window the review template is the compact one. The whole template (system prompt,
+# checklist, answer format) is ~1,260 tokens, which at 2k left a batch 100-300 tokens for the
+# diff's context; the compact checklist names the same problem classes in a few lines (~850 in
+# all) and keeps every rule of the system prompt and the answer format.
+COMPACT_BELOW = 8192
+
+
+def compact_prompt(num_ctx: int) -> bool:
+    return num_ctx < COMPACT_BELOW
+
+
 def render(files: Sequence[DiffPart], context: Sequence[ContextText],
-           hints: Sequence[HintText] = ()) -> tuple[str, str]:
-    """(system prompt, user prompt) for one batch."""
+           hints: Sequence[HintText] = (), *, compact: bool = False) -> tuple[str, str]:
+    """(system prompt, user prompt) for one batch; ``compact`` for a small window (``compact_prompt``)."""
     env = _env()
     system = env.get_template("system.j2").render().strip()
     user = env.get_template("review.j2").render(
+        compact=compact,
         files=[{"path": f.path, "old_path": f.old_path, "status": f.status, "text": f.text} for f in files],
         context=[c.__dict__ for c in context],
         hints=[h.__dict__ for h in hints],
