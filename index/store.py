@@ -97,7 +97,7 @@ class VectorStore:
                 " `localreview index --full`",
             ) from exc
 
-    def _open_collection(self) -> Any:
+    def _open_collection(self, *, again: bool = False) -> Any:
         meta = {"schema_version": STORE_SCHEMA_VERSION, "model_id": self.model_id}
         from chromadb.errors import NotFoundError
 
@@ -125,12 +125,19 @@ class VectorStore:
                 self.client.delete_collection(self.collection_name)
                 col = None
         if col is None:
-            col = self.client.create_collection(
-                self.collection_name,
-                metadata=meta,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            try:
+                col = self.client.create_collection(
+                    self.collection_name,
+                    metadata=meta,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            except Exception as exc:
+                # Two clones' first index on one server: the other one created it between our look
+                # and our create. Look once more (and check its model like any found collection).
+                if again or "already exists" not in str(exc):
+                    raise
+                return self._open_collection(again=True)
         return col
 
     def _unreadable(self, doing: str, exc: Exception) -> IndexUnreadable:

@@ -79,3 +79,21 @@ def test_the_hnsw_reader_race_of_two_writers_is_retried_then_reported(tmp_path: 
     with pytest.raises(IndexUnreadable, match="Failed to apply logs"):
         store.existing_ids(["a"])
     assert flaky.calls == 1  # any other failure is reported at once
+
+
+def test_a_collection_another_writer_created_meanwhile_is_opened(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path)
+    store.client.delete_collection("lr-test")
+    real_create = store.client.create_collection
+    calls: list[str] = []
+
+    def raced(name: str, **kwargs: object) -> object:
+        calls.append(name)
+        real_create(name, **kwargs)  # the other clone's create lands first
+        return real_create(name, **kwargs)  # ours: Chroma's own "already exists"
+
+    monkeypatch.setattr(store.client, "create_collection", raced)
+    col = store._open_collection()
+    assert col.name == "lr-test" and calls == ["lr-test"]
+    assert dict(col.metadata or {})["model_id"] == "m-1"
