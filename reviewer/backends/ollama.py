@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reviewer.backends.base import OLLAMA_DEFAULT_MODEL, ChatRequest, ChatResponse
-from reviewer.backends.transport import transport_error
+from reviewer.backends.transport import error_text, transport_error
 from reviewer.backends.truncation import check_truncation
 from reviewer.errors import (
     BackendUnavailable,
@@ -72,7 +72,7 @@ class OllamaBackend:
         except httpx.HTTPError as exc:
             raise self._translate(exc, what) from exc
         if resp.status_code >= 400:
-            raise _HTTPStatus(resp.status_code, _error_text(resp))
+            raise _HTTPStatus(resp.status_code, error_text(resp))
         try:
             data = resp.json()
         except ValueError as exc:
@@ -210,13 +210,3 @@ class _HTTPStatus(Exception):
     def __init__(self, status_code: int, error: str) -> None:
         super().__init__(f"HTTP {status_code}: {error}")
         self.status_code, self.error = status_code, error
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-    except ValueError:
-        return resp.text.strip()[:300] or resp.reason_phrase
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return resp.text.strip()[:300]

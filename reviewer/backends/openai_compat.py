@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reviewer.backends.base import ChatRequest, ChatResponse
-from reviewer.backends.transport import transport_error
+from reviewer.backends.transport import error_text, transport_error
 from reviewer.backends.truncation import check_truncation
 from reviewer.errors import (
     BackendUnavailable,
@@ -53,21 +53,6 @@ def base_url(host: str) -> str:
     return url if urlsplit(url).path else f"{url}/v1"
 
 
-def _error_text(resp: httpx.Response) -> str:
-    """The server's own words, from the shapes OpenAI, FastAPI and llama.cpp use."""
-    try:
-        data = resp.json()
-    except ValueError:
-        return resp.text.strip()[:500] or resp.reason_phrase
-    if isinstance(data, dict):
-        err = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(err, dict):
-            err = err.get("message", err)
-        if err is not None:
-            return str(err)[:500]
-    return str(data)[:500]
-
-
 class OpenAICompatBackend:
     name = "openai"
     smoke_test_model = False
@@ -97,7 +82,7 @@ class OpenAICompatBackend:
             unexpected_hint="is --host the base of an OpenAI-compatible API (ending in /v1)?")
 
     def _status(self, resp: httpx.Response, what: str, expected: int | None = None) -> LocalReviewError:
-        text = _error_text(resp)
+        text = error_text(resp)
         if _CONTEXT_ERROR.search(text):
             message = f"the server at {self.base_url} refused the prompt as longer than its context: {text}"
             hint = ("start the server with a larger context (llama.cpp: -c/--ctx-size; "
@@ -203,7 +188,7 @@ class OpenAICompatBackend:
                 payload["response_format"] = formats[mode]
             resp = self._request("POST", "/chat/completions", "the review prompt", json=payload)
             if resp.status_code != 200 and self.format_mode is None and mode < len(formats) - 1:
-                error = _error_text(resp)
+                error = error_text(resp)
                 # 400/422 is how servers refuse a form they do not know; llama_cpp.server answers
                 # 500 with its validation message instead.
                 refused = resp.status_code in (400, 422) or (

@@ -27,3 +27,18 @@ def transport_error(exc: Exception, *, server: str, what: str, timeout: float, u
             hint="the server may have crashed (out of memory?); see its log, then retry",
         )
     return BackendUnavailable(f"{server} sent an unexpected answer to {what}: {exc}", hint=unexpected_hint)
+
+
+def error_text(resp: httpx.Response) -> str:
+    """The server's own words, from the shapes OpenAI, FastAPI, llama.cpp and Ollama use."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return resp.text.strip()[:500] or resp.reason_phrase
+    if isinstance(data, dict):
+        err = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        if err is not None:
+            return str(err)[:500]
+    return str(data)[:500]
