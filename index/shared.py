@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,6 +76,7 @@ class FileRecords:
 
     def __init__(self, store: VectorStore) -> None:
         self.name = f"{store.collection_name}-files"
+        self.store = store  # its ``call``: Chroma's errors translated, its transient ones retried
         try:
             # Chroma stores no record without a vector: a constant one-number vector stands in.
             self.collection = store.client.get_or_create_collection(
@@ -87,7 +89,8 @@ class FileRecords:
     def get(self, keys: Sequence[str]) -> dict[str, FileRows]:
         out: dict[str, FileRows] = {}
         for i in range(0, len(keys), FETCH_GROUP):
-            got = self.collection.get(ids=list(keys[i : i + FETCH_GROUP]), include=["documents"])
+            got = self.store.call("reading file records", partial(
+                self.collection.get, ids=list(keys[i : i + FETCH_GROUP]), include=["documents"]))
             for key, doc in zip(got["ids"], got.get("documents") or [], strict=False):
                 if doc:
                     out[key] = _decode(doc)
@@ -96,15 +99,16 @@ class FileRecords:
     def put(self, records: Sequence[tuple[str, FileRows]]) -> None:
         for i in range(0, len(records), FETCH_GROUP):
             part = records[i : i + FETCH_GROUP]
-            self.collection.upsert(
+            self.store.call("writing file records", partial(
+                self.collection.upsert,
                 ids=[k for k, _ in part],
                 embeddings=[[0.0]] * len(part),
                 metadatas=[{"path": r.path, "digest": r.digest, "language": r.language} for _, r in part],
                 documents=[_encode(r) for _, r in part],
-            )
+            ))
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self.store.call("counting file records", self.collection.count))
 
 
 def _encode(r: FileRows) -> str:

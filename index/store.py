@@ -148,7 +148,7 @@ class VectorStore:
             if self.url else "rebuild the local index with `localreview index --full`",
         )
 
-    def _call(self, doing: str, fn: Callable[[], T]) -> T:
+    def call(self, doing: str, fn: Callable[[], T]) -> T:
         """One Chroma call. Its errors (many unrelated types) become one of ours at this boundary;
         a transient one (``TRANSIENT_MARKS``) is first retried."""
         for delay in (*RETRY_DELAYS, None):
@@ -179,7 +179,7 @@ class VectorStore:
             return
         step = 1000  # Chroma caps the batch size; stay well under it
         for i in range(0, len(ids), step):
-            self._call("writing vectors", partial(
+            self.call("writing vectors", partial(
                 self.collection.upsert,
                 ids=list(ids[i : i + step]),
                 embeddings=vectors[i : i + step].tolist(),
@@ -189,13 +189,13 @@ class VectorStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), 1000):
-            self._call("deleting vectors", partial(self.collection.delete, ids=list(ids[i : i + 1000])))
+            self.call("deleting vectors", partial(self.collection.delete, ids=list(ids[i : i + 1000])))
 
     def all_ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
         while True:
-            got = self._call("listing vectors", partial(self.collection.get, include=[], limit=5000, offset=offset))
+            got = self.call("listing vectors", partial(self.collection.get, include=[], limit=5000, offset=offset))
             ids = got["ids"]
             out.update(ids)
             if len(ids) < 5000:
@@ -205,7 +205,7 @@ class VectorStore:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         out: set[str] = set()
         for i in range(0, len(ids), 500):
-            got = self._call("looking up vectors", partial(self.collection.get, ids=list(ids[i : i + 500]), include=[]))
+            got = self.call("looking up vectors", partial(self.collection.get, ids=list(ids[i : i + 500]), include=[]))
             out.update(got["ids"])
         return out
 
@@ -214,7 +214,7 @@ class VectorStore:
         (the model is the collection's), whichever clone, branch or path stored it."""
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 200):
-            got = self._call("reading cached vectors", partial(
+            got = self.call("reading cached vectors", partial(
                 self.collection.get, where={"hash": {"$in": list(hashes[i : i + 200])}},
                 include=["embeddings", "metadatas"]))
             embeddings = got.get("embeddings")
@@ -226,7 +226,7 @@ class VectorStore:
         return out
 
     def count(self) -> int:
-        return int(self._call("counting vectors", self.collection.count))
+        return int(self.call("counting vectors", self.collection.count))
 
     def query(self, vector: np.ndarray, n: int, exclude_paths: Sequence[str] = ()) -> list[Hit]:
         if self.count() == 0:
@@ -236,7 +236,7 @@ class VectorStore:
             where = {"path": {"$ne": exclude_paths[0]}}
         elif exclude_paths:
             where = {"path": {"$nin": list(exclude_paths)}}
-        res = self._call("searching similar code", partial(
+        res = self.call("searching similar code", partial(
             self.collection.query, query_embeddings=[vector.tolist()], n_results=n, where=where,
             include=["distances", "metadatas"]))
         ids = res["ids"][0]
