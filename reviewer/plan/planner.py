@@ -318,7 +318,6 @@ class Planner:
         return lo, hi
 
 
-
 def _clip(shown: Sequence[tuple[int, int]], text: str) -> tuple[tuple[int, int], ...]:
     """A skeleton's shown ranges after its last lines were cut: up to the last numbered line left."""
     if not shown:
