@@ -64,7 +64,6 @@ def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def build_bert_onnx(model_dir: Path) -> Any:
     """An fp32 ``onnx.ModelProto`` with inputs input_ids, attention_mask, token_type_ids ([batch, seq]
     int64) and output last_hidden_state ([batch, seq, hidden] float32)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     cfg = json.loads((model_dir / "config.json").read_text())

@@ -17,7 +17,7 @@ import pytest
 from index.chunk import analyze_file
 from index.embed import SentenceTransformerEmbedder
 from index.onnx_build import UnsupportedModel, build_bert_onnx, read_safetensors
-from index.ort_model import OrtSentenceModel
+from index.ort_model import MAX_BATCH, TOKEN_BUDGET, OrtSentenceModel
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_EVERY = 3  # every 3rd chunk: ~a few hundred chunks, a minute of fp32 torch on 2 cores
@@ -103,6 +103,6 @@ def test_batches_are_by_length_and_token_budget() -> None:
     flat = [i for b in batches for i in b]
     assert sorted(flat) == list(range(len(lengths)))
     assert [lengths[i] for i in flat] == sorted(lengths)  # shortest first, so batches hold like lengths
-    assert all(len(b) <= 128 for b in batches)
-    assert len(batches[0]) == 128  # short texts: more per call than the nominal 32
-    assert all(max(lengths[i] for i in b) * len(b) <= max(8192, 32 * 256) for b in batches)
+    assert all(len(b) <= MAX_BATCH for b in batches)
+    assert len(batches[0]) == min(MAX_BATCH, TOKEN_BUDGET // 20) > 32  # short texts: more per call than 32
+    assert all(max(lengths[i] for i in b) * len(b) <= max(TOKEN_BUDGET, 32 * 256) for b in batches)
