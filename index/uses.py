@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from index.model import Definition
-from index.resolve import ATTRS, NAMES, Resolver, node_text
+from index.resolve import ATTRS, NAMES, Resolver, function_local, node_text
 from index.scopes import FileScopes
 
 MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
@@ -70,6 +70,10 @@ def _use(r: Resolver, fs: FileScopes, n: Node) -> list[Use]:
             return []
         name, confidence, methods = node_text(attr), 0.35, True
     found = [d for d in r.definitions_named(name) if methods or d.kind != "method"]
+    if len(found) > MAX_BY_NAME * 4:
+        return []
+    # A definition inside a function is that function's own: no other code can name it.
+    found = [d for d in found if not function_local(r.analysis_of(d.path), d)]
     if not found or len(found) > MAX_BY_NAME:
         return []
     return [Use(d, line, confidence, "by name") for d in found]

@@ -153,3 +153,30 @@ def test_typed_module_variable_of_another_module_with_a_quoted_annotation(tmp_pa
     symbols = context_symbols(plan_for(root, []))
     assert "web.app.App.ensure_sync" in symbols
     assert "web.other.Other.ensure_sync" not in symbols
+
+
+def test_a_class_local_to_one_function_is_not_what_another_function_names(tmp_path: Path) -> None:
+    # Test files define a helper class C in one test after another; a new test's C is its own.
+    tests = "".join(f"def test_{i}():\n    class C:\n        x = {i}\n\n    return C()\n\n\n" for i in range(4))
+    files = {"tests/test_c.py": tests + "def test_new():\n    return 0\n",
+             "lib/outer.py": "def build():\n    def helper():\n        return 1\n\n    return helper()\n"}
+    root = make_repo(tmp_path / "r", files)
+    (root / "tests/test_c.py").write_text(tests + "def test_new():\n    class C:\n        x = 9\n\n"
+                                          "    return C(), helper()\n")
+    symbols = context_symbols(plan_for(root, []))
+    assert not any(s.endswith(".C") for s in symbols), symbols
+    assert "lib.outer.build.helper" not in symbols, symbols  # a function's own, out of reach by name
+
+
+
+def test_a_nested_function_resolves_from_its_own_function() -> None:
+    from index.chunk import analyze_file
+    from index.resolve import Resolver
+    from index.uses import changed_uses
+
+    src = ("def build():\n    def helper():\n        return 1\n\n    return helper()\n\n\n"
+           "def other():\n    return helper()\n")
+    a = analyze_file("lib/outer.py", src, lambda t: len(t) // 3, 256)
+    r = Resolver(["lib/outer.py"], lambda p: src, lambda p: a, lambda n: [d for d in a.definitions if d.name == n])
+    assert [u.definition.qualified_name for u in changed_uses(r, "lib/outer.py", [5])] == ["lib.outer.build.helper"]
+    assert changed_uses(r, "lib/outer.py", [9]) == []  # out of its scope, and out of reach by name
