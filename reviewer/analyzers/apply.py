@@ -3,8 +3,8 @@ its hints, and merge the analyzers' findings with the model's.
 
 Between the plan and the model: the plan says which files and hunks each batch reviews, the
 stage reads exactly those (new side, added lines, removal points), and each batch is re-rendered
-with the hints for its own files. Context is given up, least important first, when the hints
-would push a prompt past the window; the hints themselves are never cut.
+with the hints for its own hunks. Context is given up, least important first, when the hints
+would push a prompt past the window; hints are cut only when no context is left to give up.
 """
 
 from __future__ import annotations
@@ -42,13 +42,34 @@ def analyze_plan(plan: Plan, config: Config, root: Path | None, counter: TokenCo
     report = run_analyzers(inputs, options_from_config(config, root))
     limit = plan.num_ctx - plan.output_reserve
     compact = compact_prompt(plan.num_ctx)  # as the planner rendered them
-    batches = tuple(_with_hints(b, report.hints, counter, limit, compact) for b in plan.batches)
+    per_batch = _hints_by_batch(plan.batches, report.hints)
+    batches = tuple(_with_hints(b, mine, counter, limit, compact) for b, mine in zip(plan.batches, per_batch,
+                                                                                   strict=True))
     return dataclasses.replace(plan, batches=batches, analysis=report)
 
 
+def _hints_by_batch(batches: Sequence[Batch], hints: Sequence[Hint]) -> list[list[Hint]]:
+    """Each hint goes to the batches whose hunks hold its line. A big file is reviewed in several
+    batches, and every hint of the file in every batch (nine 50-token hints of a 16-batch file)
+    crowded out all the context of a 2k window and still pushed the prompt past it. A hint on no
+    hunk's lines goes to the first batch of its file, so none is lost."""
+    out: list[list[Hint]] = [[] for _ in batches]
+    for h in hints:
+        where = [i for i, b in enumerate(batches) if _holds(b, h)]
+        if not where:
+            where = [i for i, b in enumerate(batches) if any(f.path == h.path for f in b.files)][:1]
+        for i in where:
+            out[i].append(h)
+    return out
+
+
+def _holds(batch: Batch, h: Hint) -> bool:
+    return h.line in batch.allowed.get(h.path, frozenset()) or any(
+        s <= h.line <= e for part in batch.files if part.path == h.path for s, e in (k.new_range for k in part.hunks))
+
+
 def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limit: int, compact: bool) -> Batch:
-    paths = {f.path for f in batch.files}
-    mine = sorted((h for h in hints if h.path in paths), key=lambda h: (h.path, h.line, h.rule_id))
+    mine = sorted(hints, key=lambda h: (h.path, h.line, h.rule_id))
     if not mine:
         return batch
     shown = [HintText(h.path, h.line, h.rule_id, h.cwe, h.message) for h in mine[:MAX_HINTS_PER_BATCH]]
@@ -57,9 +78,12 @@ def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limi
         context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
         system, user = render(batch.files, context, shown, compact=compact)
         tokens = counter.count_chat(system, user)
-        if tokens <= limit or not chosen:
+        if tokens <= limit or (not chosen and len(shown) <= 1):
             return dataclasses.replace(batch, context=tuple(chosen), system=system, user=user, prompt_tokens=tokens)
-        chosen = chosen[:-1]
+        if chosen:
+            chosen = chosen[:-1]  # context first: a hint points at the changed code itself
+        else:
+            shown = shown[:-1]  # a prompt past the window would be cut by the server, unseen
 
 
 def merge_findings(model: Iterable[Finding], report: AnalyzerReport | None) -> list[Finding]:

@@ -165,3 +165,27 @@ def test_the_stage_is_in_the_dry_run_plan(tmp_path: Path) -> None:
     assert [h["rule"] for h in data["analyzers"]["hits"]] == ["python.pickle-load"]
     assert "analyzer-hints" in plan.batches[0].user  # what --show-prompt prints is what is sent
     git(root, "add", "-A")
+
+
+def test_a_file_in_several_batches_gets_each_hint_in_its_own_batch(tmp_path: Path) -> None:
+    # Two far-apart changes in one file, each with a hit, planned into a 2k window: one batch per
+    # change, each carrying its own hint, each prompt within the window.
+    filler = "".join(f"def f{i}(data):\n    \"\"\"Step {i}.\"\"\"\n    return json.loads(data) + {i}\n\n\n"
+                     for i in range(60))
+    before = "import json\nimport pickle\n\n\n" + filler + "def last(data):\n    return json.loads(data)\n"
+    after = before.replace("def f0(data):\n    \"\"\"Step 0.\"\"\"\n    return json.loads(data) + 0\n",
+                           "def f0(data):\n    \"\"\"Step 0.\"\"\"\n    return pickle.loads(data) + 0\n" +
+                           "".join(f"    # note {k}: {'x' * 60}\n" for k in range(25)))
+    notes = "".join(f"    # note {k}: {'y' * 60}\n" for k in range(25))
+    after = after.replace("def last(data):\n    return json.loads(data)\n",
+                          "def last(data):\n" + notes + "    return pickle.loads(data)\n")
+    root = make_repo(tmp_path / "repo", {"app/steps.py": before})
+    write_files(root, {"app/steps.py": after})
+    plan = open_session(ReviewRequest(cwd=root, num_ctx=2048, backend_factory=lambda _c: ScriptedBackend())).plan()
+    assert len(plan.batches) >= 2
+    lines = [n for n, text in enumerate(after.split("\n"), 1) if "pickle.loads" in text]
+    for batch in plan.batches:
+        assert batch.prompt_tokens <= plan.num_ctx - plan.output_reserve
+        held = [n for n in lines if f"app/steps.py:{n} [python.pickle-load" in batch.user]
+        assert held == [n for n in lines if n in batch.allowed.get("app/steps.py", frozenset())]
+    assert sum(f"app/steps.py:{n} [python.pickle-load" in b.user for b in plan.batches for n in lines) == 2
