@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from index.model import Definition
-from index.resolve import ATTRS, NAMES, Resolver, function_local, node_text
+from index.resolve import ATTRS, NAMES, Resolver, node_text
 from index.scopes import FileScopes
+from index.visibility import function_local
 
 MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
 _SKIP = frozenset({"import_statement", "import_from_statement", "future_import_statement",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from index.model import Definition, FileAnalysis
-from index.resolve import CLASS_KINDS
+from index.visibility import CLASS_KINDS
 from reviewer.plan import skeleton
 from reviewer.plan.candidate import Candidate
 from reviewer.plan.candidates import overlaps

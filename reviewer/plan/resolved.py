@@ -12,8 +12,9 @@ import math
 from collections.abc import Mapping
 
 from index.model import Definition
-from index.resolve import CLASS_KINDS, Resolver
+from index.resolve import Resolver
 from index.uses import changed_uses
+from index.visibility import CLASS_KINDS
 from reviewer.plan.candidate import REASON_WEIGHT, Candidate, ChangedFile
 
 CHANGED_LINE_WEIGHT = 3.0
