@@ -74,16 +74,17 @@ def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limi
         return batch
     shown = [HintText(h.path, h.line, h.rule_id, h.cwe, h.message) for h in mine[:MAX_HINTS_PER_BATCH]]
     chosen = list(batch.context)
-    while True:
+    while shown:
         context = [ContextText(c.path, c.start_line, c.end_line, c.symbol, c.reason, c.text) for c in chosen]
         system, user = render(batch.files, context, shown, compact=compact)
         tokens = counter.count_chat(system, user)
-        if tokens <= limit or (not chosen and len(shown) <= 1):
+        if tokens <= limit:
             return dataclasses.replace(batch, context=tuple(chosen), system=system, user=user, prompt_tokens=tokens)
         if chosen:
             chosen = chosen[:-1]  # context first: a hint points at the changed code itself
         else:
             shown = shown[:-1]  # a prompt past the window would be cut by the server, unseen
+    return batch  # not one hint fits beside the diff: the batch as planned, its context kept
 
 
 def merge_findings(model: Iterable[Finding], report: AnalyzerReport | None) -> list[Finding]:

@@ -189,3 +189,29 @@ def test_a_file_in_several_batches_gets_each_hint_in_its_own_batch(tmp_path: Pat
         held = [n for n in lines if f"app/steps.py:{n} [python.pickle-load" in batch.user]
         assert held == [n for n in lines if n in batch.allowed.get("app/steps.py", frozenset())]
     assert sum(f"app/steps.py:{n} [python.pickle-load" in b.user for b in plan.batches for n in lines) == 2
+
+
+def test_hints_never_push_a_prompt_past_the_window(tmp_path: Path) -> None:
+    # A batch whose diff (with its enclosing headers) all but fills the window: the context goes
+    # first, then the hints, rather than a prompt the server would cut unseen.
+    import dataclasses
+
+    from reviewer.analyzers.apply import _with_hints
+    from reviewer.analyzers.records import Hint
+    from reviewer.plan.prompt import compact_prompt
+    from reviewer.plan.tokens import EstimateCounter
+
+    root = _pickle_repo(tmp_path)
+    plan = open_session(ReviewRequest(cwd=root, analyzers=False, backend_factory=lambda _c: ScriptedBackend())).plan()
+    batch = plan.batches[0]
+    line = PICKLED.split("\n").index("    return pickle.loads(data)") + 1
+    hints = [Hint("app/store.py", line, f"rule-{k}", "CWE-502", "x" * 200) for k in range(3)]
+    counter, compact = EstimateCounter(), compact_prompt(plan.num_ctx)
+    roomy = _with_hints(batch, hints, counter, 100_000, compact)
+    assert roomy.prompt_tokens > batch.prompt_tokens and "rule-2" in roomy.user
+    assert _with_hints(batch, hints, counter, batch.prompt_tokens + 5, compact) == batch  # no hint fits
+    bare = _with_hints(dataclasses.replace(batch, context=()), hints, counter, 100_000, compact)
+    one = bare.prompt_tokens - (roomy.prompt_tokens - _with_hints(batch, hints[:2], counter, 100_000,
+                                                                  compact).prompt_tokens)
+    got = _with_hints(batch, hints, counter, one, compact)  # room for the diff and two hints alone
+    assert got.prompt_tokens <= one and got.context == () and "rule-1" in got.user and "rule-2" not in got.user
