@@ -268,8 +268,8 @@ class Resolver:
             return Result(values, bool(values), True)
         a = self.analysis_of(fs.path)
         line = node.start_point.row + 1
-        same = [d for d in (a.definitions if a else ())
-                if d.name == name and d.kind != "method" and a is not None and visible_from(a, d, line)]
+        same = [d for d in a.definitions if d.name == name and d.kind != "method"
+                and visible_from(a, d, line)] if a is not None else []
         if same:
             return Result(list(same), True)
         imp = fs.imports.get(name)

@@ -35,9 +35,11 @@ def visible_from(a: FileAnalysis, d: Definition, line: int) -> bool:
 
 def function_local(a: FileAnalysis | None, d: Definition) -> bool:
     """Is ``d`` nested in a function or method, so that no other file can name it?"""
-    parent = parent_of(a, d) if a is not None else None
+    if a is None:
+        return False
+    parent = parent_of(a, d)
     while parent is not None:
         if parent.kind not in CLASS_KINDS:
             return True
-        parent = parent_of(a, parent) if a is not None else None
+        parent = parent_of(a, parent)
     return False

@@ -53,19 +53,25 @@ def _hints_by_batch(batches: Sequence[Batch], hints: Sequence[Hint]) -> list[lis
     batches, and every hint of the file in every batch (nine 50-token hints of a 16-batch file)
     crowded out all the context of a 2k window and still pushed the prompt past it. A hint on no
     hunk's lines goes to the first batch of its file, so none is lost."""
+    lines = [_lines_of(b) for b in batches]
     out: list[list[Hint]] = [[] for _ in batches]
     for h in hints:
-        where = [i for i, b in enumerate(batches) if _holds(b, h)]
+        where = [i for i, held in enumerate(lines) if any(h.line in r for r in held.get(h.path, ()))]
         if not where:
-            where = [i for i, b in enumerate(batches) if any(f.path == h.path for f in b.files)][:1]
+            where = [i for i, held in enumerate(lines) if h.path in held][:1]
         for i in where:
             out[i].append(h)
     return out
 
 
-def _holds(batch: Batch, h: Hint) -> bool:
-    return h.line in batch.allowed.get(h.path, frozenset()) or any(
-        s <= h.line <= e for part in batch.files if part.path == h.path for s, e in (k.new_range for k in part.hunks))
+def _lines_of(batch: Batch) -> dict[str, list[range | frozenset[int]]]:
+    """Per file of the batch, the new-side lines its hunks show and its added and anchor lines."""
+    out: dict[str, list[range | frozenset[int]]] = {}
+    for part in batch.files:
+        out.setdefault(part.path, []).extend(range(s, e + 1) for s, e in (k.new_range for k in part.hunks))
+    for path, held in batch.allowed.items():
+        out.setdefault(path, []).append(held)
+    return out
 
 
 def _with_hints(batch: Batch, hints: Sequence[Hint], counter: TokenCounter, limit: int, compact: bool) -> Batch:

@@ -168,7 +168,6 @@ def test_a_class_local_to_one_function_is_not_what_another_function_names(tmp_pa
     assert "lib.outer.build.helper" not in symbols, symbols  # a function's own, out of reach by name
 
 
-
 def test_a_nested_function_resolves_from_its_own_function() -> None:
     from index.chunk import analyze_file
     from index.resolve import Resolver
