@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import io
 import posixpath
 from dataclasses import dataclass, field
 
@@ -43,6 +44,28 @@ BUILTINS: dict[str, frozenset[str]] = {
 BUILTINS["typescript"] = BUILTINS["tsx"] = BUILTINS["javascript"] | {
     "Record", "Partial", "Required", "Readonly", "Pick", "Omit", "Exclude", "Extract", "ReturnType",
     "Parameters", "Awaited", "NonNullable", "string", "number", "boolean", "unknown", "never", "any", "void"}
+
+
+def _members(*types: type) -> frozenset[str]:
+    return frozenset(n for t in types for n in dir(t))
+
+
+# Methods and attributes of the language's own types. On a receiver of unknown type,
+# ``args.setdefault(...)``, ``f.read()`` or ``x.name`` is far likelier the builtin's than a
+# repository method of that name: matched by name, they sent dict-like classes' ``setdefault`` and
+# unrelated ``name`` properties (the issue's ``open(path).read()`` example).
+_PY_BUILTIN_MEMBERS = _members(dict, list, set, frozenset, str, bytes, bytearray, tuple, int, float, complex,
+                               io.TextIOWrapper, io.BufferedReader, object,
+                               BaseException) | {"name", "mode"}
+_JS_BUILTIN_MEMBERS = _words(
+    "at concat copyWithin entries every fill filter find findIndex findLast findLastIndex flat flatMap forEach"
+    " includes indexOf join keys lastIndexOf map pop push reduce reduceRight reverse shift slice some sort"
+    " splice toSorted toReversed unshift values length charAt charCodeAt codePointAt endsWith localeCompare"
+    " match matchAll normalize padEnd padStart repeat replace replaceAll search split startsWith substring"
+    " toLowerCase toUpperCase trim trimEnd trimStart get set has delete clear add size then catch finally"
+    " toString valueOf hasOwnProperty call apply bind constructor prototype name message stack")
+BUILTIN_MEMBERS = {"python": _PY_BUILTIN_MEMBERS, "javascript": _JS_BUILTIN_MEMBERS,
+                   "typescript": _JS_BUILTIN_MEMBERS, "tsx": _JS_BUILTIN_MEMBERS}
 
 CLASS_NODES = frozenset({"class_definition", "class_declaration", "class", "abstract_class_declaration"})
 

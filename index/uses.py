@@ -10,10 +10,14 @@ from tree_sitter import Node
 
 from index.model import Definition
 from index.resolve import ATTRS, NAMES, Resolver, node_text
-from index.scopes import FileScopes
-from index.visibility import function_local
+from index.scopes import BUILTIN_MEMBERS, FileScopes
+from index.test_paths import is_test_path
+from index.visibility import CLASS_KINDS, function_local
 
 MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
+
+
+_QUALIFIED_TYPES = frozenset({"qualified_type", "nested_type_identifier"})
 _SKIP = frozenset({"import_statement", "import_from_statement", "future_import_statement",
                    "import_declaration", "export_clause", "comment", "string", "package_clause"})
 
@@ -64,20 +68,36 @@ def _use(r: Resolver, fs: FileScopes, n: Node) -> list[Use]:
     if res.known or (res.local and n.type in NAMES):
         return []
     if n.type in NAMES:
-        name, confidence, methods = node_text(n), 0.5, False
+        name, confidence = node_text(n), 0.5
     else:
         attr = n.child_by_field_name(ATTRS[n.type][1])
         if attr is None:
             return []
-        name, confidence, methods = node_text(attr), 0.35, True
-    found = [d for d in r.definitions_named(name) if methods or d.kind != "method"]
+        name, confidence = node_text(attr), 0.35
+        if name in BUILTIN_MEMBERS.get(fs.lang, ()):
+            return []
+    found = [d for d in r.definitions_named(name) if _can_name(n.type, d)]
     if len(found) > MAX_BY_NAME * 4:
         return []
-    # A definition inside a function is that function's own: no other code can name it.
-    found = [d for d in found if not function_local(r.analysis_of(d.path), d)]
+    # A definition inside a function is that function's own: no other code can name it; and
+    # source code does not call into tests.
+    test_use = is_test_path(fs.path)
+    found = [d for d in found if not function_local(r.analysis_of(d.path), d)
+             and (test_use or not is_test_path(d.path))]
     if not found or len(found) > MAX_BY_NAME:
         return []
     return [Use(d, line, confidence, "by name") for d in found]
+
+
+def _can_name(node_type: str, d: Definition) -> bool:
+    """Can a use of this node type mean ``d``? A bare name, no method (it needs a receiver); an
+    attribute, a method (a module-level function of that name is not what ``x.f`` reaches, and
+    a module's own members were followed through its import); a qualified type, a type."""
+    if node_type in NAMES:
+        return d.kind != "method"
+    if node_type in _QUALIFIED_TYPES:
+        return d.kind in CLASS_KINDS
+    return d.kind == "method"
 
 
 def _is_use(n: Node) -> bool:

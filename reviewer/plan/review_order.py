@@ -8,16 +8,13 @@ is listed in the plan's ``skipped`` with why.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from index.test_paths import is_test_path
 from reviewer.result import Skipped
 
 DOC_EXTENSIONS = frozenset({".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc", ".asciidoc", ".text"})
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "e2e"})
-_TEST_NAME = re.compile(r"^(test_.*\.py|.*_test\.(py|go|rs|rb)|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?|"
-                        r".*Tests?\.(java|kt|cs)|.*_spec\.rb)$")
 DOCS_WHY = ("documentation: sent to the model only when nothing else is left to review"
             " (pass --include-docs or set include_docs = true to review it too)")
 
@@ -35,7 +32,7 @@ def kind_of(path: str) -> str:
     ext = posixpath.splitext(name)[1].lower()
     if ext in DOC_EXTENSIONS or name.upper() in ("README", "CHANGELOG", "LICENSE", "AUTHORS"):
         return "doc"
-    if _TEST_NAME.match(name) or any(part.lower() in _TEST_DIRS for part in path.split("/")[:-1]):
+    if is_test_path(path):
         return "test"
     return "source"
 

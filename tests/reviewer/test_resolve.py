@@ -104,6 +104,24 @@ def test_unknown_receiver_uses_only_specific_names(tmp_path: Path) -> None:
     assert not any(s.endswith(".get") for s in symbols)
 
 
+def test_unknown_receiver_never_reaches_builtin_names_functions_or_tests(tmp_path: Path) -> None:
+    """By name, an attribute on an unknown receiver means a specific method of the repository:
+    not a method named like a dict's or a file's, not a module-level function, not a test's."""
+    files = {
+        "lib/store.py": "class Store:\n    def setdefault(self, k, v):\n        return v\n\n"
+                        "    def frobnicate(self):\n        return 0\n",
+        "lib/views.py": "def render(x):\n    return x\n",
+        "tests/test_fake.py": "class FakeClient:\n    def transmit(self, data):\n        return data\n",
+        "use.py": "def work(args, obj, client):\n    return obj\n",
+    }
+    root = make_repo(tmp_path / "r", files)
+    (root / "use.py").write_text("def work(args, obj, client):\n    args.setdefault('k', 1)\n    obj.render(1)\n"
+                                 "    client.transmit(b'')\n    return obj.frobnicate()\n")
+    symbols = context_symbols(plan_for(root, []))
+    assert "lib.store.Store.frobnicate" in symbols
+    assert not {"lib.store.Store.setdefault", "lib.views.render", "tests.test_fake.FakeClient.transmit"} & symbols
+
+
 def test_typescript_import_alias_and_this_through_extends(tmp_path: Path) -> None:
     files = {
         "src/auth.ts": "export function hashPassword(p: string): string {\n  return p;\n}\n",
