@@ -51,6 +51,7 @@ class Planner:
         self.backend, self.model = backend, model
         self.update_index = update_index
         self.notes: list[str] = []
+        self.room_notes: list[str] = []
         self.compact = compact_prompt(config.num_ctx)  # the review template's compact form
         self._text: dict[str, str | None] = {}
         self.sides = resolve_sides(repo, spec)
@@ -109,7 +110,7 @@ class Planner:
                 state.close()
         return Plan(self.backend, self.model, self.config.num_ctx, self.config.answer_reserve,
                     self.counter.name, tuple(batches), tuple(skipped), hunks_total, tuple(self.notes),
-                    {f.path: t for f, t in reviewable})
+                    {f.path: t for f, t in reviewable}, room_notes=tuple(self.room_notes))
 
     def _open_index(self, paths: Sequence[str]) -> tuple[State | None, Any]:
         d = index_dir(self.root)
@@ -214,7 +215,7 @@ class Planner:
         packed = pack(rank(cands), materializer, room, MARKER_TOKENS, spans, used)
         note = unused_note(packed, room)
         if note is not None:
-            self.notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
+            self.room_notes.append(f"{', '.join(sorted({p.path for p in parts}))}: {note}")
         return self._fit(parts, [ContextItem(p.path, p.start_line, p.end_line, p.symbol, p.reason, p.tokens,
                                              p.text, p.form, p.ranges if p.form != "full" else ())
                                  for p in packed.pieces])

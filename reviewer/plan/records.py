@@ -71,6 +71,9 @@ class Plan:
     notes: tuple[str, ...]
     new_text: Mapping[str, str] = field(default_factory=dict, repr=False)
     analysis: AnalyzerReport | None = field(default=None, repr=False)  # the analyzer stage's report
+    # Why a batch left room unused: the plan's to show (dry run, JSON "notes"), not a warning
+    # for every review or commit, where nothing is wrong.
+    room_notes: tuple[str, ...] = ()
 
     @property
     def hunks_planned(self) -> int:
@@ -87,7 +90,7 @@ class Plan:
                          "hunks_total": self.hunks_total, "hunks_planned": self.hunks_planned},
             "output_reserve": self.output_reserve,
             "token_count": self.token_count,
-            "notes": list(self.notes),
+            "notes": [*self.notes, *self.room_notes],
             **({"analyzers": {"hits": [h.to_json() for h in self.analysis.hints],
                               "available": dict(self.analysis.available),
                               "seconds": round(self.analysis.timings.get("total", 0.0), 3)}}

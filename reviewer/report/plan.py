@@ -25,5 +25,5 @@ def render_plan(plan: Plan) -> str:
     n_files = len({f.path for b in plan.batches for f in b.files})
     out.append(f"\ncoverage: {plan.hunks_planned}/{plan.hunks_total} hunks in {n_files} file(s) planned,"
                f" {len(plan.skipped)} file(s) skipped")
-    out.extend(f"note: {n}" for n in plan.notes)
+    out.extend(f"note: {n}" for n in (*plan.notes, *plan.room_notes))
     return "\n".join(out)

@@ -105,6 +105,16 @@ def test_unused_room_is_explained_only_when_candidates_remain() -> None:
     assert unused_note(Packed([], 800, left), 1000) is None
 
 
+def test_unused_room_is_a_plan_note_not_a_review_warning(tmp_path: Path) -> None:
+    """The hook printed "warning: 5694 of 5694 context tokens left unused" on a commit to a
+    two-file repository: nothing was wrong, there was just nothing worth sending."""
+    root = make_repo(tmp_path / "r", {"app.py": "import pickle\n\n\ndef load(b):\n    return b\n"})
+    (root / "app.py").write_text("import pickle\n\n\ndef load(b):\n    return pickle.loads(b)\n")
+    plan = plan_for(root, [])
+    assert any("left unused" in n for n in plan.to_json()["notes"]), plan.to_json()["notes"]
+    assert plan.room_notes and not any("left unused" in n for n in plan.notes)
+
+
 def test_an_item_a_few_tokens_over_loses_its_last_lines() -> None:
     from reviewer.plan.packing import shorten
     from reviewer.plan.prompt import number_lines
