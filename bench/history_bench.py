@@ -21,6 +21,11 @@ count as items, tokens included. R@N: covered / needed, pooled over the cases, f
 at window N.
 Precision: the share of context tokens in items that cover a needed definition. Tokens: context
 tokens per case. R@8k(span) is the looser rule of ``plan_bench``: an item overlaps the definition.
+
+"each prompt": the plan scored batch by batch, as the model sees it. A batch needs what the added
+lines of its own hunks use and its own hunks do not show: a definition shown only by another
+batch's hunks is needed (and useful when sent) there. Summed over the batches; with one batch per case it
+is the row above. The baselines have no batches and are scored as one context.
 """
 
 from __future__ import annotations
@@ -59,6 +64,13 @@ class Scored:
     tokens: int = 0
     useful: int = 0
 
+    def add(self, x: Scored) -> None:
+        self.needed += x.needed
+        self.hit += x.hit
+        self.hit_span += x.hit_span
+        self.tokens += x.tokens
+        self.useful += x.useful
+
 
 @dataclass
 class Result:
@@ -66,6 +78,7 @@ class Result:
     judgement: Judgement
     scores: dict[tuple[str, int], Scored] = field(default_factory=dict)  # (method, window)
     plan_seconds: dict[int, float] = field(default_factory=dict)
+    prompts: dict[int, Scored] = field(default_factory=dict)  # the plan scored per prompt, by window
     room: dict[int, int] = field(default_factory=dict)
     batches: dict[int, int] = field(default_factory=dict)
     items: dict[tuple[str, int], list[Item]] = field(default_factory=dict)
@@ -103,10 +116,23 @@ def run_plan(tree: Path, root: Path, num_ctx: int, home: Path) -> tuple[dict[str
 
 
 def plan_items(plan: dict[str, Any]) -> list[Item]:
+    return [i for b in plan.get("batches", []) for i in batch_items(b)]
+
+
+def batch_items(b: dict[str, Any]) -> list[Item]:
     return [Item(c["path"], int(c["start_line"]), int(c["end_line"]), int(c["tokens"]),
                  f"{c.get('reason', '')} {c.get('symbol', '')}", str(c.get("form", "full")),
                  tuple((int(r[0]), int(r[1])) for r in c.get("shown", ())))
-            for b in plan.get("batches", []) for c in [*b.get("context", []), *b.get("leads", [])]]
+            for c in [*b.get("context", []), *b.get("leads", [])]]
+
+
+def per_prompt(plan: dict[str, Any], j: Judgement) -> Scored:
+    """The plan scored prompt by prompt: each batch against what its own files' added lines need
+    and its own hunks do not show (``Judgement.needed_by``), summed over the batches."""
+    s = Scored()
+    for b in plan.get("batches", []):
+        s.add(score(batch_items(b), j.needed_by(b.get("diff_lines", {}))))
+    return s
 
 
 def plan_room(plan: dict[str, Any]) -> int:
@@ -177,6 +203,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
             result.plan_seconds[num_ctx] = seconds
             room = result.room[num_ctx] = plan_room(plan)
             result.batches[num_ctx] = len(plan.get("batches", []))
+            result.prompts[num_ctx] = per_prompt(plan, result.judgement)
             chosen = {
                 PLAN: plan_items(plan),
                 "PR-Agent style": pr_agent(tree, hunks, room),
@@ -210,12 +237,7 @@ def report(title: str, results: Sequence[Result]) -> None:
         for w in WINDOWS:
             s = Scored()
             for r in ok:
-                x = r.scores[m, w]
-                s.needed += x.needed
-                s.hit += x.hit
-                s.hit_span += x.hit_span
-                s.tokens += x.tokens
-                s.useful += x.useful
+                s.add(r.scores[m, w])
             tot[w] = s
         cells += [f"{tot[w].hit / max(tot[w].needed, 1):>5.2f}" for w in WINDOWS]
         cells.append("|")
@@ -225,6 +247,7 @@ def report(title: str, results: Sequence[Result]) -> None:
         cells.append("|")
         cells.append(f"{tot[8192].hit_span / max(tot[8192].needed, 1):>9.2f}")
         print(f"  {m:<16} " + " ".join(cells))
+    _prompt_row(ok)
     rooms = ", ".join(f"{w // 1024}k {sum(r.room[w] for r in ok) / len(ok):.0f} in"
                       f" {sum(r.batches[w] for r in ok) / len(ok):.1f} batches" for w in WINDOWS)
     print(f"  room per case (what the plan's batches had for context; the baselines get the same): {rooms}")
@@ -249,6 +272,17 @@ def report(title: str, results: Sequence[Result]) -> None:
     mean = sum(sum(r.plan_seconds.values()) / len(r.plan_seconds) for r in ok) / len(ok)
     print(f"  planning time per case (CLI subprocess, process start included): mean {mean:.2f} s over the"
           f" windows; at 8k median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s")
+
+
+def _prompt_row(ok: Sequence[Result]) -> None:
+    tot = {w: Scored() for w in WINDOWS}
+    for r in ok:
+        for w in WINDOWS:
+            tot[w].add(r.prompts[w])
+    cells = [f"{tot[w].hit / max(tot[w].needed, 1):>5.2f}" for w in WINDOWS] + ["|"]
+    cells += [f"{tot[w].useful / max(tot[w].tokens, 1):>5.2f}" for w in WINDOWS] + ["|"]
+    cells += [f"{tot[w].needed / len(ok):>6.1f}" for w in WINDOWS]
+    print(f"  {'  each prompt':<16} " + " ".join(cells) + "   (needed per case, counted per prompt)")
 
 
 def _reason(i: Item) -> str:

@@ -25,7 +25,7 @@ import os
 import subprocess
 import time
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from bench.common import bench_cache
 from bench.history_cases import hunk_lines, is_source
 
 TS_VERSION = os.environ.get("LOCALREVIEW_BENCH_TYPESCRIPT", "5.9.3")
-JUDGE_VERSION = 1  # bump when the rules change: it keys the cache of judgements
+JUDGE_VERSION = 3  # bump when the rules change: it keys the cache of judgements
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,22 @@ class Judgement:
     needed: list[Needed]
     in_diff: int  # definitions the added lines use whose header the diff itself shows
     seconds: float
+    # For scoring each prompt of a plan apart: (changed file, line of it, definition) for every
+    # definition an added line uses, those the diff shows included.
+    uses: list[tuple[str, int, Needed]] = field(default_factory=list)
+
+    def needed_by(self, diff_lines: dict[str, list[list[int]]]) -> list[Needed]:
+        """What one prompt needs: the definitions used by the added lines inside its hunks
+        (``diff_lines``: per file, the new-side spans of the batch's hunks) whose header those
+        hunks do not show. A definition another prompt's hunks show is not seen by this one."""
+        def inside(path: str, line: int) -> bool:
+            return any(a <= line <= b for a, b in diff_lines.get(path, ()))
+
+        out: dict[tuple[str, int], Needed] = {}
+        for frm, line, d in self.uses:
+            if inside(frm, line) and not all(inside(d.path, n) for n in range(d.head_start, d.head_end + 1)):
+                out.setdefault((d.path, d.start), d)
+        return list(out.values())
 
 
 def cached_judge(sha: str, root: Path, language: str, changed: list[str]) -> Judgement:
@@ -83,23 +99,23 @@ def judge(root: Path, language: str, changed: list[str]) -> Judgement:
     found = _python(root, added) if language == "python" else _typescript(root, added)
     keep: dict[tuple[str, int], Needed] = {}
     in_diff: set[tuple[str, int]] = set()
-    for d in found:
+    for _, _, d in found:
         if all(line in shown.get(d.path, ()) for line in range(d.head_start, d.head_end + 1)):
             in_diff.add((d.path, d.start))
         else:
             keep.setdefault((d.path, d.start), d)
     return Judgement(sorted(keep.values(), key=lambda n: (n.path, n.start)), len(in_diff),
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, found)
 
 
 # --- Python: jedi ----------------------------------------------------------------------------------
 
-def _python(root: Path, added: dict[str, set[int]]) -> list[Needed]:
+def _python(root: Path, added: dict[str, set[int]]) -> list[tuple[str, int, Needed]]:
     import jedi
 
     project = jedi.Project(str(root))
     trees: dict[str, ast.Module | None] = {}
-    out: list[Needed] = []
+    out: list[tuple[str, int, Needed]] = []
     for path, lines in added.items():
         if not lines:
             continue
@@ -113,7 +129,7 @@ def _python(root: Path, added: dict[str, set[int]]) -> list[Needed]:
             for t in targets:
                 n = _py_target(root, t, name, trees)
                 if n is not None:
-                    out.append(n)
+                    out.append((path, line, n))
     return out
 
 
@@ -168,7 +184,7 @@ def typescript_dir() -> Path:
     return prefix / "node_modules"
 
 
-def _typescript(root: Path, added: dict[str, set[int]]) -> list[Needed]:
+def _typescript(root: Path, added: dict[str, set[int]]) -> list[tuple[str, int, Needed]]:
     query = {"root": str(root), "files": {p: sorted(v) for p, v in added.items() if v}}
     if not query["files"]:
         return []
@@ -177,13 +193,16 @@ def _typescript(root: Path, added: dict[str, set[int]]) -> list[Needed]:
                           capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"bench/ts_judge.js failed: {proc.stderr.strip()[-500:]}")
-    return [Needed(d["name"], d["path"], d["start"], d["end"], d["head_start"], d["head_end"], d["kind"])
+    return [(d["from"], int(d["line"]), Needed(d["name"], d["path"], d["start"], d["end"], d["head_start"],
+                                               d["head_end"], d["kind"]))
             for d in json.loads(proc.stdout)]
 
 
 def to_json(j: Judgement) -> dict[str, Any]:
-    return {"needed": [n.__dict__ for n in j.needed], "in_diff": j.in_diff, "seconds": j.seconds}
+    return {"needed": [n.__dict__ for n in j.needed], "in_diff": j.in_diff, "seconds": j.seconds,
+            "uses": [[frm, line, n.__dict__] for frm, line, n in j.uses]}
 
 
 def from_json(data: dict[str, Any]) -> Judgement:
-    return Judgement([Needed(**n) for n in data["needed"]], int(data["in_diff"]), float(data["seconds"]))
+    return Judgement([Needed(**n) for n in data["needed"]], int(data["in_diff"]), float(data["seconds"]),
+                     [(frm, int(line), Needed(**n)) for frm, line, n in data.get("uses", [])])

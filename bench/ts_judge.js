@@ -115,7 +115,7 @@ for (const [rel, lines] of Object.entries(query.files)) {
       if (!tsf) continue;
       const span = describe(tsf, d.textSpan.start);
       if (!span) continue;
-      out.push({ name: id.text, path: relTarget, kind: d.kind, ...span });
+      out.push({ name: id.text, from: rel, line: line(sf, id.getStart(sf)), path: relTarget, kind: d.kind, ...span });
     }
   }
 }

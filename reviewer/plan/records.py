@@ -53,8 +53,13 @@ class Batch:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        # diff_lines: the new-side spans of the batch's hunks per file, so a reader of the plan can
+        # tell which batch reviews which part of a file the planner split.
+        diff_lines: dict[str, list[list[int]]] = {}
+        for f in self.files:
+            diff_lines.setdefault(f.path, []).extend(list(h.new_range) for h in f.hunks)
         return {"files": sorted({f.path for f in self.files}), "prompt_tokens": self.prompt_tokens,
-                "hunks": sum(len(f.hunks) for f in self.files),
+                "hunks": sum(len(f.hunks) for f in self.files), "diff_lines": diff_lines,
                 "context": [c.to_json() for c in self.context], "leads": [c.to_json() for c in self.leads]}
 
 

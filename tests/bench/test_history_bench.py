@@ -12,7 +12,7 @@ import pytest
 from bench.history_baselines import Item
 from bench.history_bench import header_hit, plan_room, run_case, score
 from bench.history_cases import Case, Project, candidates, is_source, replay, split_of
-from bench.history_judge import Needed, judge
+from bench.history_judge import Judgement, Needed, judge
 from tests.conftest import git, make_repo, write_files
 
 UTIL = '''"""Helpers."""
@@ -107,6 +107,11 @@ def test_scoring_counts_the_header_and_the_tokens_that_cover_it() -> None:
     elided = Item("pkg/util.py", 1, 30, 40, form="skeleton", shown=((1, 2), (12, 13)))
     assert not header_hit([elided], n) and header_hit([Item("pkg/util.py", 1, 30, 40, form="skeleton",
                                                               shown=((1, 2), (9, 9)))], n)
+    # Per prompt: a batch needs what its own hunks' added lines use and its own hunks do not show.
+    j = Judgement([], 0, 0.0, [("pkg/app.py", 3, n), ("pkg/app.py", 40, n)])
+    assert j.needed_by({"pkg/app.py": [[1, 5]]}) == [n]
+    assert j.needed_by({"pkg/app.py": [[1, 5]], "pkg/util.py": [[8, 12]]}) == []  # its header is in the hunk
+    assert j.needed_by({"pkg/app.py": [[10, 20]]}) == []  # the use is another batch's
     s = score([body_only, header, other], [n])
     assert (s.needed, s.hit, s.hit_span, s.tokens, s.useful) == (1, 1, 1, 100, 30)
     plan = {"num_ctx": 2048, "output_reserve": 256,

@@ -120,6 +120,9 @@ def test_plan_json_shape(tmp_path: Path) -> None:
     batch = doc["batches"][0]
     assert batch["files"] == ["shop/cart.py"]
     assert isinstance(batch["prompt_tokens"], int) and batch["prompt_tokens"] > 0
+    n_lines = len((root / "shop/cart.py").read_text().splitlines())
+    [[start, end]] = batch["diff_lines"]["shop/cart.py"]  # the one hunk, with its context lines
+    assert start < n_lines - 4 and end == n_lines
     for item in batch["context"]:
         assert set(item) == {"path", "start_line", "end_line", "symbol", "reason", "tokens"}
         assert 1 <= item["start_line"] <= item["end_line"]
