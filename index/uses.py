@@ -1,5 +1,7 @@
 """What a change uses: every name and attribute on the changed lines, resolved by scope
-(``index.resolve``), with a by-name fallback only for names few definitions carry."""
+(``index.resolve``), with a by-name fallback only for names few definitions carry: an attribute
+on a receiver of unknown type reaches a repository method, never one named like a member of the
+language's own types, and source code never reaches a test's definition."""
 
 from __future__ import annotations
 
@@ -15,9 +17,7 @@ from index.test_paths import is_test_path
 from index.visibility import CLASS_KINDS, function_local
 
 MAX_BY_NAME = 3  # an unresolved name is used only when this few definitions carry it
-
-
-_QUALIFIED_TYPES = frozenset({"qualified_type", "nested_type_identifier"})
+_QUALIFIED_TYPES = frozenset({"qualified_type", "nested_type_identifier"})  # ``pkg.Type``: names a type
 _SKIP = frozenset({"import_statement", "import_from_statement", "future_import_statement",
                    "import_declaration", "export_clause", "comment", "string", "package_clause"})
 
