@@ -66,9 +66,8 @@ def _hints_by_batch(batches: Sequence[Batch], hints: Sequence[Hint]) -> list[lis
 
 def _lines_of(batch: Batch) -> dict[str, list[range | frozenset[int]]]:
     """Per file of the batch, the new-side lines its hunks show and its added and anchor lines."""
-    out: dict[str, list[range | frozenset[int]]] = {}
-    for part in batch.files:
-        out.setdefault(part.path, []).extend(range(s, e + 1) for s, e in (k.new_range for k in part.hunks))
+    out: dict[str, list[range | frozenset[int]]] = {
+        path: [range(s, e + 1) for s, e in spans] for path, spans in batch.hunk_spans.items()}
     for path, held in batch.allowed.items():
         out.setdefault(path, []).append(held)
     return out

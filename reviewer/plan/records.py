@@ -52,12 +52,17 @@ class Batch:
             out[f.path] = out.get(f.path, frozenset()) | f.added | f.anchors
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        # diff_lines: the new-side spans of the batch's hunks per file, so a reader of the plan can
-        # tell which batch reviews which part of a file the planner split.
-        diff_lines: dict[str, list[list[int]]] = {}
+    @property
+    def hunk_spans(self) -> dict[str, list[tuple[int, int]]]:
+        """Per file, the new-side spans (1-based inclusive, context lines included) of the hunks
+        this batch reviews: a file the planner split is reviewed in parts by several batches."""
+        out: dict[str, list[tuple[int, int]]] = {}
         for f in self.files:
-            diff_lines.setdefault(f.path, []).extend(list(h.new_range) for h in f.hunks)
+            out.setdefault(f.path, []).extend(h.new_range for h in f.hunks)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        diff_lines = {p: [list(s) for s in spans] for p, spans in self.hunk_spans.items()}
         return {"files": sorted({f.path for f in self.files}), "prompt_tokens": self.prompt_tokens,
                 "hunks": sum(len(f.hunks) for f in self.files), "diff_lines": diff_lines,
                 "context": [c.to_json() for c in self.context], "leads": [c.to_json() for c in self.leads]}
