@@ -239,10 +239,7 @@ def report(title: str, results: Sequence[Result]) -> None:
             for r in ok:
                 s.add(r.scores[m, w])
             tot[w] = s
-        cells += [f"{tot[w].hit / max(tot[w].needed, 1):>5.2f}" for w in WINDOWS]
-        cells.append("|")
-        cells += [f"{tot[w].useful / max(tot[w].tokens, 1):>5.2f}" for w in WINDOWS]
-        cells.append("|")
+        cells += _recall_precision(tot)
         cells += [f"{tot[w].tokens / len(ok):>6.0f}" for w in WINDOWS]
         cells.append("|")
         cells.append(f"{tot[8192].hit_span / max(tot[8192].needed, 1):>9.2f}")
@@ -279,10 +276,14 @@ def _prompt_row(ok: Sequence[Result]) -> None:
     for r in ok:
         for w in WINDOWS:
             tot[w].add(r.prompts[w])
-    cells = [f"{tot[w].hit / max(tot[w].needed, 1):>5.2f}" for w in WINDOWS] + ["|"]
-    cells += [f"{tot[w].useful / max(tot[w].tokens, 1):>5.2f}" for w in WINDOWS] + ["|"]
-    cells += [f"{tot[w].needed / len(ok):>6.1f}" for w in WINDOWS]
+    cells = _recall_precision(tot) + [f"{tot[w].needed / len(ok):>6.1f}" for w in WINDOWS]
     print(f"  {'  each prompt':<16} " + " ".join(cells) + "   (needed per case, counted per prompt)")
+
+
+def _recall_precision(tot: dict[int, Scored]) -> list[str]:
+    """R@N then precision per window, each group closed by a column bar."""
+    return ([f"{tot[w].hit / max(tot[w].needed, 1):>5.2f}" for w in WINDOWS] + ["|"]
+            + [f"{tot[w].useful / max(tot[w].tokens, 1):>5.2f}" for w in WINDOWS] + ["|"])
 
 
 def _reason(i: Item) -> str:
