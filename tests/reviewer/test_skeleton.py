@@ -7,9 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 from index.symbols import parse_symbols
+from reviewer.api import ReviewRequest, open_session
 from reviewer.plan.packing import Packed, unused_note
 from reviewer.plan.tokens import EstimateCounter
 from tests.conftest import make_repo
+from tests.helpers import ScriptedBackend
 from tests.reviewer.test_plan import plan_for
 
 BIG = "class Big:\n    \"\"\"A class far too big to send whole.\n\n    More words.\n    \"\"\"\n\n" + "".join(
@@ -112,7 +114,8 @@ def test_unused_room_is_a_plan_note_not_a_review_warning(tmp_path: Path) -> None
     (root / "app.py").write_text("import pickle\n\n\ndef load(b):\n    return pickle.loads(b)\n")
     plan = plan_for(root, [])
     assert any("left unused" in n for n in plan.to_json()["notes"]), plan.to_json()["notes"]
-    assert plan.room_notes and not any("left unused" in n for n in plan.notes)
+    result = open_session(ReviewRequest(cwd=root, backend_factory=lambda _c: ScriptedBackend())).review()
+    assert result.stats.warnings and not any("left unused" in w for w in result.stats.warnings)
 
 
 def test_an_item_a_few_tokens_over_loses_its_last_lines() -> None:
