@@ -25,7 +25,10 @@ tokens per case. R@8k(span) is the looser rule of ``plan_bench``: an item overla
 "each prompt": the plan scored batch by batch, as the model sees it. A batch needs what the added
 lines of its own hunks use and its own hunks do not show: a definition shown only by another
 batch's hunks is needed (and useful when sent) there. Summed over the batches; with one batch per case it
-is the row above. The baselines have no batches and are scored as one context.
+is the row above. The baselines have no batches and are scored as one context. "+ tests": the same,
+with what the changed tests' added lines use needed too. The rows above judge only the source files'
+added lines, so the context the plan sends for a test's hunks counts as noise there even when the
+test uses it; this row judges it by the test.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ class Result:
     judgement: Judgement
     scores: dict[tuple[str, int], Scored] = field(default_factory=dict)  # (method, window)
     plan_seconds: dict[int, float] = field(default_factory=dict)
-    prompts: dict[int, Scored] = field(default_factory=dict)  # the plan scored per prompt, by window
+    # the plan scored per prompt, by (window, whether the tests' added lines are judged too)
+    prompts: dict[tuple[int, bool], Scored] = field(default_factory=dict)
     room: dict[int, int] = field(default_factory=dict)
     batches: dict[int, int] = field(default_factory=dict)
     items: dict[tuple[str, int], list[Item]] = field(default_factory=dict)
@@ -126,12 +130,13 @@ def batch_items(b: dict[str, Any]) -> list[Item]:
             for c in [*b.get("context", []), *b.get("leads", [])]]
 
 
-def per_prompt(plan: dict[str, Any], j: Judgement) -> Scored:
+def per_prompt(plan: dict[str, Any], j: Judgement, tests: bool) -> Scored:
     """The plan scored prompt by prompt: each batch against what its own files' added lines need
-    and its own hunks do not show (``Judgement.needed_by``), summed over the batches."""
+    and its own hunks do not show (``Judgement.needed_by``), summed over the batches. ``tests``:
+    what the changed tests' added lines use is needed too (the plan reviews those hunks)."""
     s = Scored()
     for b in plan.get("batches", []):
-        s.add(score(batch_items(b), j.needed_by(b.get("diff_lines", {}))))
+        s.add(score(batch_items(b), j.needed_by(b.get("diff_lines", {}), tests=tests)))
     return s
 
 
@@ -203,7 +208,8 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
             result.plan_seconds[num_ctx] = seconds
             room = result.room[num_ctx] = plan_room(plan)
             result.batches[num_ctx] = len(plan.get("batches", []))
-            result.prompts[num_ctx] = per_prompt(plan, result.judgement)
+            for tests in (False, True):
+                result.prompts[num_ctx, tests] = per_prompt(plan, result.judgement, tests)
             chosen = {
                 PLAN: plan_items(plan),
                 "PR-Agent style": pr_agent(tree, hunks, room),
@@ -244,7 +250,7 @@ def report(title: str, results: Sequence[Result]) -> None:
         cells.append("|")
         cells.append(f"{tot[8192].hit_span / max(tot[8192].needed, 1):>9.2f}")
         print(f"  {m:<16} " + " ".join(cells))
-    _prompt_row(ok)
+    _prompt_rows(ok)
     rooms = ", ".join(f"{w // 1024}k {sum(r.room[w] for r in ok) / len(ok):.0f} in"
                       f" {sum(r.batches[w] for r in ok) / len(ok):.1f} batches" for w in WINDOWS)
     print(f"  room per case (what the plan's batches had for context; the baselines get the same): {rooms}")
@@ -271,13 +277,14 @@ def report(title: str, results: Sequence[Result]) -> None:
           f" windows; at 8k median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s")
 
 
-def _prompt_row(ok: Sequence[Result]) -> None:
-    tot = {w: Scored() for w in WINDOWS}
-    for r in ok:
-        for w in WINDOWS:
-            tot[w].add(r.prompts[w])
-    cells = _recall_precision(tot) + [f"{tot[w].needed / len(ok):>6.1f}" for w in WINDOWS]
-    print(f"  {'  each prompt':<16} " + " ".join(cells) + "   (needed per case, counted per prompt)")
+def _prompt_rows(ok: Sequence[Result]) -> None:
+    for tests, label in ((False, "  each prompt"), (True, "   + tests")):
+        tot = {w: Scored() for w in WINDOWS}
+        for r in ok:
+            for w in WINDOWS:
+                tot[w].add(r.prompts[w, tests])
+        cells = _recall_precision(tot) + [f"{tot[w].needed / len(ok):>6.1f}" for w in WINDOWS]
+        print(f"  {label:<16} " + " ".join(cells) + "   (needed per case, counted per prompt)")
 
 
 def _recall_precision(tot: dict[int, Scored]) -> list[str]:

@@ -95,6 +95,11 @@ def is_source(path: str, language: str) -> bool:
     parts = path.split("/")
     if any(p in _NOT_SOURCE_DIRS or "test" in p for p in parts[:-1]) or _TEST_FILE.match(parts[-1]):
         return False
+    return is_code(path, language)
+
+
+def is_code(path: str, language: str) -> bool:
+    """A file in the project's language: source, or a test the plan reviews too."""
     if language == "python":
         return path.endswith(".py")
     return path.endswith((".ts", ".tsx")) and not path.endswith(".d.ts")

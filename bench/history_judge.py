@@ -2,7 +2,7 @@
 independent of localreview's tree-sitter tables:
 
 - Python: jedi. ``Script.goto(line, col, follow_imports=True)`` on every name token of the added
-  lines of the changed source files (names, attributes, calls, annotations); a target counts when it
+  lines of the changed code files (names, attributes, calls, annotations); a target counts when it
   is a function, class or property defined in a file of the repository.
 - TypeScript: the TypeScript language service (``bench/ts_judge.js``, the ``typescript`` npm package
   installed into the bench cache at run time). ``getDefinitionAtPosition`` on every identifier of the
@@ -13,6 +13,10 @@ Every needed definition has a *header* (the ``def``/``class`` line through the e
 decorators excluded) and a *span* (the whole definition). A definition whose header lies entirely in
 the diff's own hunks (new side, 3 lines of context, as ``localreview diff`` shows it) is not needed
 from the context: the diff shows it. Those are counted apart (``in_diff``).
+
+``needed`` is what the added lines of the changed *source* files use (the files that selected the
+commit). ``uses`` also holds what the added lines of its tests use: the plan reviews those hunks
+too, and the context it sends for them is judged by them in the per-prompt score.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import bench_cache
-from bench.history_cases import hunk_lines, is_source
+from bench.history_cases import hunk_lines, is_code, is_source
 
 TS_VERSION = os.environ.get("LOCALREVIEW_BENCH_TYPESCRIPT", "5.9.3")
-JUDGE_VERSION = 3  # bump when the rules change: it keys the cache of judgements
+JUDGE_VERSION = 4  # bump when the rules change: it keys the cache of judgements
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,20 @@ class Judgement:
     # For scoring each prompt of a plan apart: (changed file, line of it, definition) for every
     # definition an added line uses, those the diff shows included.
     uses: list[tuple[str, int, Needed]] = field(default_factory=list)
+    sources: frozenset[str] = frozenset()  # the changed source files (``needed`` is theirs)
 
-    def needed_by(self, diff_lines: dict[str, list[list[int]]]) -> list[Needed]:
+    def needed_by(self, diff_lines: dict[str, list[list[int]]], *, tests: bool = True) -> list[Needed]:
         """What one prompt needs: the definitions used by the added lines inside its hunks
         (``diff_lines``: per file, the new-side spans of the batch's hunks) whose header those
-        hunks do not show. A definition another prompt's hunks show is not seen by this one."""
+        hunks do not show. A definition another prompt's hunks show is not seen by this one.
+        ``tests``: the added lines of changed tests count too, else only the source files'."""
         def inside(path: str, line: int) -> bool:
             return any(a <= line <= b for a, b in diff_lines.get(path, ()))
 
         out: dict[tuple[str, int], Needed] = {}
         for frm, line, d in self.uses:
+            if not tests and frm not in self.sources:
+                continue
             if inside(frm, line) and not all(inside(d.path, n) for n in range(d.head_start, d.head_end + 1)):
                 out.setdefault((d.path, d.start), d)
         return list(out.values())
@@ -87,7 +95,8 @@ def cached_judge(sha: str, root: Path, language: str, changed: list[str]) -> Jud
 
 def judge(root: Path, language: str, changed: list[str]) -> Judgement:
     started = time.perf_counter()
-    files = [p for p in changed if is_source(p, language) and (root / p).is_file()]
+    files = [p for p in changed if is_code(p, language) and (root / p).is_file()]
+    sources = frozenset(p for p in files if is_source(p, language))
     shown: dict[str, set[int]] = {p: set() for p in files}
     added: dict[str, set[int]] = {p: set() for p in files}
     for p in changed:
@@ -96,31 +105,37 @@ def judge(root: Path, language: str, changed: list[str]) -> Judgement:
                 shown.setdefault(p, set()).add(n)
                 if is_added and p in added:
                     added[p].add(n)
-    found = _python(root, added) if language == "python" else _typescript(root, added)
+    found = _python(root, added, sources) if language == "python" else _typescript(root, added)
     keep: dict[tuple[str, int], Needed] = {}
     in_diff: set[tuple[str, int]] = set()
-    for _, _, d in found:
+    for frm, _, d in found:
+        if frm not in sources:
+            continue
         if all(line in shown.get(d.path, ()) for line in range(d.head_start, d.head_end + 1)):
             in_diff.add((d.path, d.start))
         else:
             keep.setdefault((d.path, d.start), d)
     return Judgement(sorted(keep.values(), key=lambda n: (n.path, n.start)), len(in_diff),
-                     time.perf_counter() - started, found)
+                     time.perf_counter() - started, found, sources)
 
 
 # --- Python: jedi ----------------------------------------------------------------------------------
 
-def _python(root: Path, added: dict[str, set[int]]) -> list[tuple[str, int, Needed]]:
+def _python(root: Path, added: dict[str, set[int]], sources: frozenset[str]) -> list[tuple[str, int, Needed]]:
     import jedi
 
     project = jedi.Project(str(root))
+    # A src layout keeps the package under src/: a test's ``import attr`` resolves only with it on
+    # the path, as once the project is installed. Not for the source files: there jedi would take
+    # the package's ``.pyi`` stubs and lose the definitions behind them.
+    tests = jedi.Project(str(root), added_sys_path=[str(root / "src")]) if (root / "src").is_dir() else project
     trees: dict[str, ast.Module | None] = {}
     out: list[tuple[str, int, Needed]] = []
     for path, lines in added.items():
         if not lines:
             continue
         code = (root / path).read_text(encoding="utf-8", errors="replace")
-        script = jedi.Script(code, path=str(root / path), project=project)
+        script = jedi.Script(code, path=str(root / path), project=project if path in sources else tests)
         for line, col, name in _py_names(code, lines):
             try:
                 targets = script.goto(line, col, follow_imports=True)
@@ -200,9 +215,10 @@ def _typescript(root: Path, added: dict[str, set[int]]) -> list[tuple[str, int, 
 
 def to_json(j: Judgement) -> dict[str, Any]:
     return {"needed": [n.__dict__ for n in j.needed], "in_diff": j.in_diff, "seconds": j.seconds,
-            "uses": [[frm, line, n.__dict__] for frm, line, n in j.uses]}
+            "uses": [[frm, line, n.__dict__] for frm, line, n in j.uses], "sources": sorted(j.sources)}
 
 
 def from_json(data: dict[str, Any]) -> Judgement:
     return Judgement([Needed(**n) for n in data["needed"]], int(data["in_diff"]), float(data["seconds"]),
-                     [(frm, int(line), Needed(**n)) for frm, line, n in data.get("uses", [])])
+                     [(frm, int(line), Needed(**n)) for frm, line, n in data.get("uses", [])],
+                     frozenset(data.get("sources", ())))
