@@ -3,7 +3,8 @@
 The enclosing definition of every hunk goes first and always (whole, or as its skeleton plus the
 changed region). The other candidates are packed by value per token. A definition bigger than
 its share of the room is sent as its skeleton (``reviewer.plan.skeleton``) instead of being cut
-around one line. What is left out, and why, is returned for the plan's notes.
+around one line. In a small room (``SMALL_ROOM``) only what the changed lines use competes with
+the enclosing minimum. What is left out, and why, is returned for the plan's notes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from index.model import Definition, FileAnalysis
+from index.test_paths import is_test_path
 from index.visibility import CLASS_KINDS
 from reviewer.plan import skeleton
 from reviewer.plan.candidate import Candidate
@@ -26,7 +28,11 @@ ENCLOSING_SHARE = 0.05
 ENCLOSING_TOTAL = 0.3  # of the room, for all enclosing definitions together: the rest is for what they use
 MIN_ENCLOSING = 60  # an enclosing definition always gets this much: its header and docstring line
 OUTLINE_TOKENS = 150
-OUTLINE_MIN_ROOM = 0  # outlines in every window: at 2k they are the cheapest way to show a big changed file
+# Below this much room a batch gets what its changed lines use and the enclosing minimum only: no
+# module outline, no rest of an enclosing body the diff shows the header of. Measured on the
+# history bench: at 2k (about 400 tokens per batch) outlines and bodies were over 90 % tokens no
+# added line used, and leaving them out lost no needed definition.
+SMALL_ROOM = 1500
 MIN_SHARE = 200
 MAX_CANDIDATES = 80
 # The rest of an enclosing definition whose header the diff shows: the diff already carries what
@@ -180,7 +186,8 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             # body competes with the other candidates.
             rest.append(c)
             d = materializer.definition(c)
-            p = None if d is None or d.kind not in CLASS_KINDS else materializer.piece(
+            # A test class's other members are other tests: their names tell a reviewer little.
+            p = None if d is None or d.kind not in CLASS_KINDS or is_test_path(c.path) else materializer.piece(
                 c, budget, room - spent - marker, used, exclude=[*shown, *taken.get(c.path, [])], skeleton_only=True)
         else:
             p = materializer.piece(c, budget, room - spent - marker, used)
@@ -191,7 +198,7 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             take(p)
             enclosing_left -= p.tokens + marker
     options: list[tuple[float, Candidate, Piece]] = []
-    for c in rest:
+    for c in rest if room >= SMALL_ROOM else ():
         p = materializer.piece(c, enclosing_share, room - spent - marker, used)
         if p is not None and p.form == "full" and not overlapping(p):
             options.append((ENCLOSING_REST_SCORE / (p.tokens + 2 * marker), c, p))
@@ -199,7 +206,7 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
         if c.score < MIN_SCORE:
             left_out["scored too low to be worth the tokens"] += 1
             continue
-        if c.reason == "outline" and room < OUTLINE_MIN_ROOM:
+        if c.reason == "outline" and room < SMALL_ROOM:
             left_out["outline skipped in a small window"] += 1
             continue
         p = materializer.piece(c, share, room - spent - marker, used)

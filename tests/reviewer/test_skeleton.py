@@ -76,6 +76,37 @@ def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) 
     assert "class Box:" not in enclosing[0].text  # the diff shows the header already
 
 
+def test_a_test_class_body_change_does_not_list_the_other_tests(tmp_path: Path) -> None:
+    body = "".join(f"        y = {j}\n" for j in range(30)) + "        assert y\n\n"
+    methods = "".join(f"    def test_m{i}(self):\n" + body for i in range(12))
+    src = f"class TestBox:\n    \"\"\"Box tests.\"\"\"\n\n    size = 1\n\n{methods}"
+    root = make_repo(tmp_path / "r", {"tests/test_box.py": src})
+    (root / "tests/test_box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
+    plan = plan_for(root, [], num_ctx=4096)
+    (batch,) = plan.batches
+    # The same change in a source file keeps the members' signatures (the test above).
+    assert not [c for c in batch.context if c.reason == "enclosing"], batch.context
+    assert "class TestBox:" in batch.user  # the diff shows the header
+
+
+def test_a_small_window_gets_no_outline_and_no_rest_of_a_body() -> None:
+    from reviewer.plan.candidate import Candidate
+    from reviewer.plan.packing import SMALL_ROOM, Materializer, pack
+
+    src = "def small(a, b):\n" + "".join(f"    a = a + {i}\n" for i in range(10)) + "    return a\n"
+    src += "".join(f"\n\ndef f{i}(x):\n    return x + {i}\n" for i in range(150))
+    count = EstimateCounter().count
+    analysis = parse_symbols("m.py", src)
+    mat = Materializer(lambda p: src, lambda p: analysis, count, lambda c, n: None)
+    enclosing = Candidate("m.py", "enclosing", 100.0, "m.small", 1, 12, (3, 3))
+    outline = Candidate("m.py", "outline", 30.0, None, 1, src.count("\n"))
+    spans = {"m.py": [(1, 6)]}  # the hunk shows the header and the changed line 3
+    roomy = pack([enclosing, outline], mat, SMALL_ROOM, 40, spans, frozenset())
+    assert sorted(p.reason for p in roomy.pieces) == ["enclosing", "outline"]
+    tight = pack([enclosing, outline], mat, SMALL_ROOM - 1, 40, spans, frozenset())
+    assert tight.pieces == [] and tight.left_out["outline skipped in a small window"] == 1
+
+
 def test_documentation_waits_unless_asked_for(tmp_path: Path) -> None:
     files = {"README.md": "# Title\n", "docs/guide.rst": "Guide\n=====\n", "a.py": "x = 1\n",
              "tests/test_a.py": "def test_a():\n    assert True\n"}
