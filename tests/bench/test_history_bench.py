@@ -31,6 +31,10 @@ class Thing:
 
     def grow(self, by):
         return Thing(self.size + by)
+
+
+def spare():
+    return 0
 '''
 
 APP_BEFORE = '''from pkg.util import Thing, helper
@@ -52,12 +56,15 @@ def run(x):
 '''
 
 
+TEST_APP = "from pkg.util import spare\n\n\ndef test_run():\n    assert spare() == 0\n"
+
+
 @pytest.fixture()
 def mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """A project with two commits, cloned bare where the bench looks for fetched mirrors."""
     work = make_repo(tmp_path / "work", {"pkg/__init__.py": "", "pkg/util.py": UTIL, "pkg/app.py": APP_BEFORE,
                                          "README.md": "# demo\n"})
-    write_files(work, {"pkg/app.py": APP_AFTER, "tests/test_app.py": "def test_run():\n    assert True\n",
+    write_files(work, {"pkg/app.py": APP_AFTER, "tests/test_app.py": TEST_APP,
                        "README.md": "# demo\n\nruns things\n"})
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "run: double, grow and add")
@@ -95,6 +102,13 @@ def test_replay_makes_the_working_tree_the_commits_diff_and_jedi_judges_it(mirro
         ("Thing", "pkg/util.py", 9, 9, 9, 16, "class"),
         ("grow", "pkg/util.py", 15, 15, 15, 16, "function"),  # a method reached through an attribute
     }
+    # The test's use is judged too, for the "+ tests" row only: ``needed`` is the source files'.
+    assert verdict.sources == {"pkg/app.py"}
+    assert ("tests/test_app.py", 5, "spare") in {(frm, line, d.name) for frm, line, d in verdict.uses}
+    lines = {"pkg/app.py": [[1, 12]], "tests/test_app.py": [[1, 5]]}
+    assert {d.name for d in verdict.needed_by(lines)} == {"helper", "Thing", "grow", "spare"}
+    assert {d.name for d in verdict.needed_by({"tests/test_app.py": [[1, 5]]})} == {"spare"}
+    assert verdict.needed_by({"tests/test_app.py": [[1, 5]]}, tests=False) == []
 
 
 def test_scoring_counts_the_header_and_the_tokens_that_cover_it() -> None:
