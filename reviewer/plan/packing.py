@@ -198,6 +198,8 @@ def pack(ranked: Sequence[Candidate], materializer: Materializer, room: int, mar
             take(p)
             enclosing_left -= p.tokens + marker
     options: list[tuple[float, Candidate, Piece]] = []
+    if rest and room < SMALL_ROOM:
+        left_out["rest of an enclosing body skipped in a small window"] += len(rest)
     for c in rest if room >= SMALL_ROOM else ():
         p = materializer.piece(c, enclosing_share, room - spent - marker, used)
         if p is not None and p.form == "full" and not overlapping(p):

@@ -105,6 +105,8 @@ def test_a_small_window_gets_no_outline_and_no_rest_of_a_body() -> None:
     assert sorted(p.reason for p in roomy.pieces) == ["enclosing", "outline"]
     tight = pack([enclosing, outline], mat, SMALL_ROOM - 1, 40, spans, frozenset())
     assert tight.pieces == [] and tight.left_out["outline skipped in a small window"] == 1
+    assert tight.left_out["rest of an enclosing body skipped in a small window"] == 1
+    assert "skipped in a small window" in (unused_note(tight, SMALL_ROOM - 1) or "")
 
 
 def test_documentation_waits_unless_asked_for(tmp_path: Path) -> None:
