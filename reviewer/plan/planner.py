@@ -31,7 +31,7 @@ from reviewer.plan.prompt import ContextText, DiffPart, compact_prompt, number_l
 from reviewer.plan.records import Batch, ContextItem, Plan
 from reviewer.plan.review_order import order_for_review
 from reviewer.plan.setup import for_part, make_resolver
-from reviewer.plan.split import MARKER_TOKENS, group_batches, split_parts
+from reviewer.plan.split import MARKER_TOKENS, group_batches, planned_hunks, split_parts
 from reviewer.plan.tokens import TokenCounter
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ class Planner:
             if state is not None:
                 state.close()
         return Plan(self.backend, self.model, self.config.num_ctx, self.config.answer_reserve,
-                    self.counter.name, tuple(batches), tuple(skipped), hunks_total, tuple(self.notes),
+                    self.counter.name, tuple(batches), tuple(skipped), hunks_total,
+                    planned_hunks([f for f, _ in reviewable], parts), tuple(self.notes),
                     {f.path: t for f, t in reviewable}, room_notes=tuple(self.room_notes))
 
     def _open_index(self, paths: Sequence[str]) -> tuple[State | None, Any]:

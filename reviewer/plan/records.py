@@ -78,16 +78,15 @@ class Plan:
     batches: tuple[Batch, ...]
     skipped: tuple[Skipped, ...]
     hunks_total: int
+    # the diff's hunks with a part in some batch: a hunk too big for one prompt is split into
+    # windows, and counts once
+    hunks_planned: int
     notes: tuple[str, ...]
     new_text: Mapping[str, str] = field(default_factory=dict, repr=False)
     analysis: AnalyzerReport | None = field(default=None, repr=False)  # the analyzer stage's report
     # Why a batch left room unused: the plan's to show (dry run, JSON "notes"), not a warning
     # for every review or commit, where nothing is wrong.
     room_notes: tuple[str, ...] = ()
-
-    @property
-    def hunks_planned(self) -> int:
-        return sum(len(f.hunks) for b in self.batches for f in b.files)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -76,3 +76,13 @@ def group_batches(parts: Sequence[DiffPart], cap: int, count: Callable[[str], in
     if current:
         batches.append(current)
     return batches
+
+
+def planned_hunks(files: Sequence[FileDiff], parts: Sequence[DiffPart]) -> int:
+    """How many of the files' hunks have a part planned: the windows of a split hunk lie inside
+    its new-side range and count once."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for p in parts:
+        ranges.setdefault(p.path, []).extend(h.new_range for h in p.hunks)
+    return sum(1 for f in files for h in f.hunks
+               if any(h.new_range[0] <= a and b <= h.new_range[1] for a, b in ranges.get(f.path, ())))

@@ -172,9 +172,20 @@ def test_budget_never_exceeded_and_every_hunk_covered(tmp_path: Path, n_lines: i
         expected = {(f.path, n) for f in collect_diff(open_repo(root), parse_diff_args([])) for n in f.added_lines}
         planned = {(p.path, n) for b in plan.batches for p in b.files for n in p.added}
         assert planned == expected
-        assert plan.hunks_planned >= plan.hunks_total
+        # every hunk planned, once: a hunk split into windows is still one hunk of the diff
+        assert plan.hunks_planned == plan.hunks_total
+        assert sum(len(p.hunks) for b in plan.batches for p in b.files) >= plan.hunks_total
         if n_lines == 5000:
             assert len(plan.batches) > 1
+
+
+def test_a_hunk_split_into_windows_counts_once(tmp_path: Path) -> None:
+    src = "".join(f"x{i} = {i}\n" for i in range(600))
+    root = make_repo(tmp_path / "r", {"big.py": src})
+    (root / "big.py").write_text(src.replace(" = ", " = 1 + "))  # one hunk of 1,200 lines
+    plan = plan_for(root, [], num_ctx=2048)
+    assert sum(len(p.hunks) for b in plan.batches for p in b.files) > 1  # its windows
+    assert (plan.hunks_planned, plan.hunks_total) == (1, 1)
 
 
 def test_a_small_window_gets_the_compact_checklist_and_keeps_every_rule(tmp_path: Path) -> None:
