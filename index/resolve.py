@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from index.fixtures import fixtures_named, is_test_parameter
 from index.languages import language_for
 from index.model import Definition, FileAnalysis
 from index.scopes import BUILTINS, LOCALS_QUERY, FileScopes, Import
@@ -265,6 +266,8 @@ class Resolver:
         b = fs.lookup_local(name, node)
         if b is not None:
             values = self.instances(fs, b.evidence, depth)
+            if not values and fs.lang == "python" and is_test_parameter(fs.path, b.node):
+                values = list(fixtures_named(name, fs.path, self.definitions_named, self.text_of))
             return Result(values, bool(values), True)
         a = self.analysis_of(fs.path)
         line = node.start_point.row + 1

@@ -197,3 +197,26 @@ def test_a_nested_function_resolves_from_its_own_function() -> None:
     r = Resolver(["lib/outer.py"], lambda p: src, lambda p: a, lambda n: [d for d in a.definitions if d.name == n])
     assert [u.definition.qualified_name for u in changed_uses(r, "lib/outer.py", [5])] == ["lib.outer.build.helper"]
     assert changed_uses(r, "lib/outer.py", [9]) == []  # out of its scope, and out of reach by name
+
+
+def test_a_test_parameter_is_the_nearest_pytest_fixture_of_that_name(tmp_path: Path) -> None:
+    fixture = "import pytest\n\n\n@pytest.fixture\ndef {0}():\n    return '{1}'\n"
+    files = {
+        "tests/conftest.py": fixture.format("app", "root app") + "\n\n" + fixture.format("client", "root client")
+                             + "\n\ndef helper_not_a_fixture():\n    return 0\n",
+        "tests/api/conftest.py": "import pytest\n\n\n@pytest.fixture(scope='module')\ndef client(app):\n"
+                                 "    return app\n",
+        "tests/api/test_views.py": "def test_old():\n    assert True\n",
+        "src/web.py": "def serve(app):\n    return app\n",
+    }
+    root = make_repo(tmp_path / "r", files)
+    (root / "tests/api/test_views.py").write_text(
+        "def test_old():\n    assert True\n\n\ndef test_new(app, client, tmp_path, helper_not_a_fixture):\n"
+        "    assert client is app and tmp_path and helper_not_a_fixture\n")
+    (root / "src/web.py").write_text("def serve(app):\n    return app.run()\n")
+    symbols = context_symbols(plan_for(root, []))
+    assert {"tests.conftest.app", "tests.api.conftest.client"} <= symbols, symbols
+    # the nearer conftest overrides; a function that is no fixture, and pytest's own, are not reached
+    assert not {"tests.conftest.client", "tests.conftest.helper_not_a_fixture"} & symbols, symbols
+    # outside tests a parameter is a parameter
+    assert not any(s.startswith("tests.") for s in context_symbols(plan_for(root, ["--", "src/web.py"])))
