@@ -6,7 +6,8 @@ enclosing class or of its bases; ``mod.f`` and ``from m import f as g`` follow t
 definition (relative imports, re-exports in ``__init__`` and ``export … from``); a definition in
 the same file wins over one in another file. ``obj.method()`` counts the receiver's type when an
 annotation, a parameter annotation or a constructor call shows it; without such evidence only a
-name defined in few places is used, with a lower confidence.
+name defined in few places is used, with a lower confidence. A test's parameter is the pytest
+fixture of its name when the repository defines one (``index.fixtures``).
 
 Python, TypeScript/JavaScript and Go are resolved (``index.scopes``); other languages keep the
 planner's lookup by name.
