@@ -9,6 +9,7 @@ from pathlib import Path
 from index.symbols import parse_symbols
 from reviewer.api import ReviewRequest, open_session
 from reviewer.plan.packing import Packed, unused_note
+from reviewer.plan.records import Batch
 from reviewer.plan.tokens import EstimateCounter
 from tests.conftest import make_repo
 from tests.helpers import ScriptedBackend
@@ -62,14 +63,19 @@ def test_enclosing_definition_too_big_shows_its_header_above_the_changed_region(
     assert 207 in batch.files[0].added and "v200 = compute(200) + 1" in batch.user
 
 
-def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) -> None:
+def _class_body_change(tmp_path: Path, path: str, cls: str, method: str) -> Batch:
+    """A class of twelve long methods whose body line ``size = 1`` becomes ``size = 2``: the one batch."""
     body = "".join(f"        y = {j}\n" for j in range(30)) + "        return y\n\n"
-    methods = "".join(f"    def m{i}(self):\n" + body for i in range(12))
-    src = f"class Box:\n    \"\"\"A box.\"\"\"\n\n    size = 1\n\n{methods}"
-    root = make_repo(tmp_path / "r", {"box.py": src})
-    (root / "box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
-    plan = plan_for(root, [], num_ctx=4096)
-    (batch,) = plan.batches
+    methods = "".join(f"    def {method}{i}(self):\n" + body for i in range(12))
+    src = f"class {cls}:\n    \"\"\"A box.\"\"\"\n\n    size = 1\n\n{methods}"
+    root = make_repo(tmp_path / "r", {path: src})
+    (root / path).write_text(src.replace("    size = 1\n", "    size = 2\n"))
+    (batch,) = plan_for(root, [], num_ctx=4096).batches
+    return batch
+
+
+def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) -> None:
+    batch = _class_body_change(tmp_path, "box.py", "Box", "m")
     enclosing = [c for c in batch.context if c.reason == "enclosing"]
     assert len(enclosing) == 1 and enclosing[0].form == "skeleton"
     assert "def m11(self):" in enclosing[0].text and "y = 5" not in enclosing[0].text
@@ -77,13 +83,7 @@ def test_a_class_body_change_keeps_the_other_members_signatures(tmp_path: Path) 
 
 
 def test_a_test_class_body_change_does_not_list_the_other_tests(tmp_path: Path) -> None:
-    body = "".join(f"        y = {j}\n" for j in range(30)) + "        assert y\n\n"
-    methods = "".join(f"    def test_m{i}(self):\n" + body for i in range(12))
-    src = f"class TestBox:\n    \"\"\"Box tests.\"\"\"\n\n    size = 1\n\n{methods}"
-    root = make_repo(tmp_path / "r", {"tests/test_box.py": src})
-    (root / "tests/test_box.py").write_text(src.replace("    size = 1\n", "    size = 2\n"))
-    plan = plan_for(root, [], num_ctx=4096)
-    (batch,) = plan.batches
+    batch = _class_body_change(tmp_path, "tests/test_box.py", "TestBox", "test_m")
     # The same change in a source file keeps the members' signatures (the test above).
     assert not [c for c in batch.context if c.reason == "enclosing"], batch.context
     assert "class TestBox:" in batch.user  # the diff shows the header
